@@ -1,0 +1,54 @@
+"""The `finews` command: crawl, inspect runs, export and import, manage the database.
+
+Each subcommand lives in its own module under `finews_crawler.commands`, exposing
+`add_arguments(parser)` and `run(args) -> int` (the exit status).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+#: subcommand -> (module under finews_crawler.commands, one-line help)
+COMMANDS = {
+    "crawl": ("crawl", "run a crawl under a lock, logging to a file"),
+    "runs": ("runs", "list recent crawl runs and their counts"),
+    "db": ("db", "manage the database schema (alembic)"),
+    "export": ("export", "export articles as JSONL or Jekyll posts"),
+    "import-archive": ("import_archive", "import Jekyll posts (the site's archive)"),
+    "quarantine": ("quarantine", "list pages and posts that failed validation"),
+}
+
+
+def default_database_url() -> str:
+    from finews_crawler import settings
+
+    return os.environ.get("FINEWS_DATABASE_URL") or settings.FINEWS_DATABASE_URL
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="finews", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text)
+        sub.add_argument(
+            "--database-url",
+            default=None,
+            help="SQLAlchemy URL (default: $FINEWS_DATABASE_URL, then sqlite:///data/finews.sqlite3)",
+        )
+        module = importlib.import_module(f"finews_crawler.commands.{module_name}")
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.database_url = args.database_url or default_database_url()
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Scrapy settings for finews-crawler.
+
+Every `FINEWS_*` setting has a default here and may also be given as an environment variable of
+the same name (the environment wins over this file, `-s NAME=value` wins over both). The README
+documents each one.
+"""
+
+from __future__ import annotations
+
+import os
+
+from finews_crawler.site import DEFAULT_BASE_URL
+
+
+def _env(name: str, default):
+    return os.environ.get(name, default)
+
+
+BOT_NAME = "finews_crawler"
+SPIDER_MODULES = ["finews_crawler.spiders"]
+NEWSPIDER_MODULE = "finews_crawler.spiders"
+
+# --- What to crawl --------------------------------------------------------------------------
+#: Root of the site; links on any of the site's host names are mapped onto it.
+FINEWS_BASE_URL = _env("FINEWS_BASE_URL", DEFAULT_BASE_URL)
+#: Fetch share links here instead of on their own host (mirrors, tests). Empty: their own host.
+FINEWS_SHARE_BASE_URL = _env("FINEWS_SHARE_BASE_URL", "")
+#: Follow share links at all (the live share host is gone; the article never waits on it).
+FINEWS_FOLLOW_SHARE = _env("FINEWS_FOLLOW_SHARE", "true")
+#: Seconds a share request may take before the article is kept without it.
+FINEWS_SHARE_TIMEOUT = _env("FINEWS_SHARE_TIMEOUT", "10")
+
+# --- Where it goes --------------------------------------------------------------------------
+FINEWS_DATABASE_URL = _env("FINEWS_DATABASE_URL", "sqlite:///data/finews.sqlite3")
+#: Items per database transaction.
+FINEWS_STORE_BATCH_SIZE = _env("FINEWS_STORE_BATCH_SIZE", "100")
+#: Where writes that failed after retries are spooled, replayed by the next run.
+FINEWS_SPOOL_DIR = _env("FINEWS_SPOOL_DIR", "data/spool")
+#: Send each article to the feed (-O) once per run, however many pages show it.
+FINEWS_FEED_UNIQUE = _env("FINEWS_FEED_UNIQUE", "true")
+#: Redis URL; when set, the scheduler and dupefilter are shared through scrapy-redis.
+FINEWS_REDIS_URL = _env("FINEWS_REDIS_URL", "")
+
+ITEM_PIPELINES = {
+    "pipelines.validate.ValidatePipeline": 100,
+    "pipelines.normalize.NormalizePipeline": 200,
+    "pipelines.dedupe.DedupePipeline": 300,
+    "pipelines.store.StorePipeline": 400,
+}
+
+# --- Politeness for the live site -----------------------------------------------------------
+USER_AGENT = _env(
+    "FINEWS_USER_AGENT",
+    "finews-crawler/0.1 (+https://github.com/finews-crawler; news archiving bot)",
+)
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_TIMEOUT = 30
+#: Pages larger than this are aborted (the site's biggest article is well under 1 MiB).
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+#: Longest Retry-After we are willing to wait for; longer ones are capped.
+FINEWS_RETRY_AFTER_MAX = _env("FINEWS_RETRY_AFTER_MAX", "60")
+REDIRECT_MAX_TIMES = 5
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "finews_crawler.middlewares.BackoffRetryMiddleware": 550,
+}
+
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = _env("FINEWS_LOG_LEVEL", "INFO")
