@@ -38,6 +38,8 @@ class ArticleItem:
     share_status: str | None = None
     share_title: str | None = None
     share_text: str | None = None
+    #: Set by the spider when a page could not be read; validation quarantines such items.
+    parse_error: str | None = None
 
 
 #: The fields that say what the article is (not how or when it was crawled).

@@ -1,0 +1,392 @@
+"""Jekyll posts (the site's Markdown sources) -> `ArticleItem`.
+
+The site's archive (`old_post/` in the site's repository) holds the posts the generator wrote:
+YAML front matter, then the article body, the share or upstream link line and the back links.
+This module reads one post (file name + text) the way Jekyll renders it, so that a post read here
+and the page crawled from the live site give the same record (see the corpus README, "The site,
+as it is served" and "Markup worth knowing"):
+
+- `published_at` follows the date the page shows (GMT+8): a date written without an offset is read
+  as UTC, as YAML does, and shown 8 hours later; a date with ` +0800` is that instant; no date at
+  all means midnight (GMT+8) of the file name's date.
+- `url` is the path Jekyll renders the post at (categories lower-cased, one segment per word).
+- `body_html` is the article HTML without the digest blockquote, the link line and the back links;
+  `body_text` its text without the `（文章来源：…）` paragraph.
+
+Pure: no I/O besides `read_post`, no Scrapy. `split_post` also keeps every part of the post
+verbatim (`Post.segments`), which is what the Jekyll exporter needs for byte-exact round trips.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urljoin
+
+import yaml
+from parsel import Selector
+
+from finews_crawler.items import ArticleItem, StockMention
+from finews_crawler.site import (
+    DEFAULT_BASE_URL,
+    info_code_from_share_url,
+    is_share_url,
+    normalize_info_code,
+)
+
+#: The site's time zone (`(GMT+8, Asia/Shanghai, CST)` on every page).
+SITE_TZ = timezone(timedelta(hours=8), "CST")
+#: Jekyll only reads `_posts` files named `YYYY-MM-DD-<slug>.<ext>`.
+POST_NAME_RE = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<stem>[^/\\]+)\.(?:md|markdown)$")
+#: Jekyll's front matter: `---` line, YAML, `---` (or `...`) line.
+FRONT_MATTER_RE = re.compile(r"\A(---[ \t]*\r?\n)(.*?\r?\n)??((?:---|\.\.\.)[ \t]*(?:\r?\n|\Z))", re.S)
+#: The date forms YAML (and Jekyll) accept: date, optional time, optional offset.
+DATE_RE = re.compile(
+    r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
+    r"(?:(?:[Tt]|[ \t]+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d+))?)?"
+    r"(?:[ \t]*(?P<tz>Z|[-+]\d{1,2}(?::?\d{2})?))?)?$"
+)
+#: `<http://...>` (share or upstream link) or the empty `<>`, alone on a line.
+LINK_LINE_RE = re.compile(r"^<(?P<url>https?://[^\s<>]*)?>$")
+#: One back-link line: `[返回X](url)`, optionally followed by `｜[返回首页](url)`.
+BACK_LINK_LINE_RE = re.compile(r"^\[返回[^\]\n]*\]\([^)\n]*\)(?:｜\[返回[^\]\n]*\]\([^)\n]*\))*$")
+#: The paragraph naming the media: `（文章来源：X）`.
+MEDIA_RE = re.compile(r"^[（(]\s*文章来源\s*[:：]\s*(?P<media>.*?)\s*[）)]$", re.S)
+MEDIA_XPATH = "//p[contains(concat(' ', normalize-space(@class), ' '), ' em_media ')]"
+STOCK_XPATH = (
+    "//span[starts-with(@id, 'stock_')]//a[contains(concat(' ', normalize-space(@class), ' '),"
+    " ' keytip ')][@data-code]"
+    " | //span[contains(concat(' ', normalize-space(@class), ' '), ' em_stock_key_common ')]"
+    "[@data-code]"
+)
+_BLOCK_TAGS = frozenset(
+    "p div br center blockquote h1 h2 h3 h4 h5 h6 li ul ol table tr section article pre hr".split()
+)
+_SKIP_TAGS = frozenset({"script", "style", "template"})
+_WS_RE = re.compile(r"\s+")
+
+
+class PostError(ValueError):
+    """A post that cannot be read as Jekyll would (it would not render)."""
+
+    def __init__(self, file_name: str, reason: str) -> None:
+        super().__init__(f"{file_name}: {reason}")
+        self.file_name = file_name
+        self.reason = reason
+
+
+@dataclass
+class Post:
+    """A post split into its parts, each kept verbatim.
+
+    `segments` is the post after the front matter as `(kind, text)` pairs whose texts concatenate
+    back to it exactly; kinds are `sep` (blank lines), `digest` (the `> ...` blockquote), `body`
+    (article Markdown), `link` (the `<url>` line) and `back` (the back links).
+    """
+
+    name: str
+    front_matter: str
+    data: dict[str, object]
+    segments: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.front_matter + "".join(text for _, text in self.segments)
+
+    @property
+    def newline(self) -> str:
+        return "\r\n" if "\r\n" in self.front_matter else "\n"
+
+    def part(self, kind: str) -> str | None:
+        """The first segment of that kind, verbatim (None if the post has none)."""
+        return next((text for k, text in self.segments if k == kind), None)
+
+    @property
+    def body_markdown(self) -> str:
+        """The article Markdown: from the first to the last `body` segment, separators included."""
+        kinds = [kind for kind, _ in self.segments]
+        if "body" not in kinds:
+            return ""
+        first = kinds.index("body")
+        last = len(kinds) - 1 - kinds[::-1].index("body")
+        return "".join(text for _, text in self.segments[first : last + 1])
+
+
+def read_post(path: str | Path) -> ArticleItem:
+    """Read one post file (bytes kept as they are: CRLF survives)."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PostError(path.name, f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    return parse_post(path.name, text)
+
+
+def parse_post(file_name: str, text: str) -> ArticleItem:
+    """The record a crawl of the rendered page would give (see the module docstring)."""
+    return post_item(split_post(file_name, text))
+
+
+def split_post(file_name: str, text: str) -> Post:
+    """Split a post into front matter and verbatim body segments; PostError if Jekyll can't."""
+    file_name = Path(file_name).name
+    if not POST_NAME_RE.match(file_name):
+        raise PostError(file_name, "no date in the file name (expected YYYY-MM-DD-<name>.md)")
+    text = text.removeprefix("\ufeff")
+    match = FRONT_MATTER_RE.match(text)
+    if not match:
+        raise PostError(file_name, "no YAML front matter")
+    try:
+        # BaseLoader: every scalar stays a string (no YAML date/number guessing).
+        data = yaml.load(match.group(2) or "", Loader=yaml.BaseLoader) or {}
+    except yaml.YAMLError as exc:
+        raise PostError(file_name, f"front matter is not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise PostError(file_name, "front matter is not a mapping")
+    post = Post(file_name, match.group(0), data, _segments(text[match.end() :]))
+    published_at(post)  # raises PostError for a date Jekyll would reject
+    return post
+
+
+def post_item(post: Post) -> ArticleItem:
+    """The ArticleItem of a split post."""
+    name_match = POST_NAME_RE.match(post.name)
+    assert name_match is not None
+    stem = name_match.group("stem")
+    categories = _words(post.data.get("categories", post.data.get("category")))
+    published = published_at(post)
+    url = article_path(categories, published, stem)
+    page_url = urljoin(DEFAULT_BASE_URL, url)
+
+    body_html = markdown_to_html(post.body_markdown)
+    selector = Selector(text=f"<html><body>{body_html}</body></html>")
+    media = None
+    for node in selector.xpath(MEDIA_XPATH):
+        found = MEDIA_RE.match(_clean(_text(node.root)))
+        media = found.group("media") if found else media
+    link = post.part("link")
+    link_url = LINK_LINE_RE.match(link.strip()).group("url") if link else None
+    share_url = link_url if link_url and is_share_url(link_url) else None
+    upstream_url = link_url if link_url and not share_url else None
+    digest = post.part("digest")
+    info_code = normalize_info_code(stem) or (
+        info_code_from_share_url(share_url) if share_url else None
+    )
+    return ArticleItem(
+        info_code=info_code,
+        url=url,
+        name=post.name,
+        title=_title(post.data, stem),
+        published_at=published.isoformat(),
+        categories=categories,
+        tags=_words(post.data.get("tags", post.data.get("tag"))),
+        media=media or None,
+        digest=_digest_text(digest) if digest else None,
+        body_html=body_html,
+        body_text=html_text(selector, skip=MEDIA_XPATH),
+        share_url=share_url,
+        upstream_url=upstream_url,
+        stocks=stock_mentions(selector),
+        images=image_urls(selector, page_url),
+    )
+
+
+def published_at(post: Post) -> datetime:
+    """The post's date as the page shows it (GMT+8); see the module docstring."""
+    raw = post.data.get("date")
+    name_date = POST_NAME_RE.match(post.name).group("date")  # type: ignore[union-attr]
+    if raw is None:
+        return _parse_date(post.name, name_date, naive_tz=SITE_TZ)
+    if not isinstance(raw, str):
+        raise PostError(post.name, f"invalid date {raw!r}")
+    return _parse_date(post.name, raw, naive_tz=UTC)
+
+
+def _parse_date(file_name: str, raw: str, naive_tz: timezone) -> datetime:
+    found = DATE_RE.match(raw.strip())
+    if not found:
+        raise PostError(file_name, f"invalid date {raw.strip()!r} in the front matter")
+    parts = found.groupdict()
+    tz: timezone = SITE_TZ
+    if parts["H"] is not None:
+        tz = naive_tz if parts["tz"] is None else _offset(parts["tz"])
+    try:
+        value = datetime(
+            int(parts["y"]),
+            int(parts["m"]),
+            int(parts["d"]),
+            int(parts["H"] or 0),
+            int(parts["M"] or 0),
+            int(parts["S"] or 0),
+            int((parts["f"] or "0")[:6].ljust(6, "0")),
+            tzinfo=tz,
+        )
+    except ValueError as exc:
+        raise PostError(file_name, f"invalid date {raw.strip()!r} ({exc})") from None
+    return value.astimezone(SITE_TZ)
+
+
+def _offset(raw: str) -> timezone:
+    if raw == "Z":
+        return UTC
+    sign = -1 if raw[0] == "-" else 1
+    digits = raw[1:].replace(":", "")
+    hours, minutes = (digits[:-2], digits[-2:]) if len(digits) > 2 else (digits, "0")
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+
+
+def article_path(categories: list[str], published: datetime, stem: str) -> str:
+    """Where Jekyll renders a post: `/<categories...>/yyyy/mm/dd/<stem>.html` (date in GMT+8)."""
+    day = published.astimezone(SITE_TZ)
+    prefix = "".join(f"/{category.lower()}" for category in categories)
+    return f"{prefix}/{day:%Y/%m/%d}/{stem}.html"
+
+
+def _words(value: object) -> list[str]:
+    """Jekyll's categories/tags: a string split on spaces, or a list of such strings."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [word for item in items if isinstance(item, str) for word in item.split()]
+
+
+def _title(data: dict[str, object], stem: str) -> str:
+    title = data.get("title")
+    if isinstance(title, str):
+        return title
+    # Jekyll titles a post without one after its slug ("my-post" -> "My Post").
+    return " ".join(word.capitalize() for word in stem.split("-"))
+
+
+def _segments(body: str) -> list[tuple[str, str]]:
+    """Split the Markdown after the front matter into verbatim, classified segments."""
+    lines = re.split(r"(?<=\n)", body)
+    groups: list[list[str]] = []  # alternating runs of blank and non-blank lines
+    for line in lines:
+        if not line:
+            continue
+        blank = not line.strip()
+        if groups and (not groups[-1][0].strip()) == blank:
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    segments: list[tuple[str, str]] = []
+    for group in groups:
+        text = "".join(group)
+        if not group[0].strip():
+            segments.append(("sep", text))
+            continue
+        # The last line end of a block belongs to the separator after it.
+        stripped = text.rstrip("\r\n")
+        segments.append((_kind(stripped, first=not any(k != "sep" for k, _ in segments)), stripped))
+        if len(stripped) < len(text):
+            segments.append(("sep", text[len(stripped) :]))
+    merged: list[tuple[str, str]] = []
+    for kind, text in segments:
+        if merged and kind == "sep" and merged[-1][0] == "sep":
+            merged[-1] = ("sep", merged[-1][1] + text)
+        else:
+            merged.append((kind, text))
+    return merged
+
+
+def _kind(block: str, first: bool) -> str:
+    lines = [line.strip() for line in block.splitlines()]
+    if first and lines[0].startswith(">"):
+        return "digest"
+    if len(lines) == 1 and LINK_LINE_RE.match(lines[0]):
+        return "link"
+    if all(BACK_LINK_LINE_RE.match(line) for line in lines):
+        return "back"
+    return "body"
+
+
+def _digest_text(block: str) -> str:
+    lines = [re.sub(r"^\s*>\s?", "", line) for line in block.splitlines()]
+    return _clean(html.unescape(" ".join(lines)))
+
+
+def markdown_to_html(markdown: str) -> str:
+    """The article HTML of a post body: raw HTML blocks as they are, text blocks as paragraphs.
+
+    The generator wrote bodies as HTML (newer posts) or as one plain text paragraph (older emnews
+    posts); that is all the Markdown the archive holds, so nothing else is converted.
+    """
+    blocks = [block for block in re.split(r"\r?\n(?:[ \t]*\r?\n)+", markdown) if block.strip()]
+    out = []
+    for block in blocks:
+        block = block.replace("\r\n", "\n")
+        if block.lstrip().startswith("<"):
+            out.append(block.strip("\n"))
+        else:
+            text = "\n".join(line.strip() for line in block.splitlines())
+            out.append(f"<p>{text}</p>")
+    return "\n".join(out)
+
+
+# --- HTML helpers (also what the page parser needs: candidates for a shared module) ---------
+
+
+def html_text(selector: Selector, skip: str | None = None) -> str:
+    """Visible text: one line per block element, whitespace collapsed, nodes matching `skip` out."""
+    skipped = {id(node.root) for node in selector.xpath(skip)} if skip else set()
+    body = selector.xpath("//body")
+    root = body[0].root if body else selector.root
+    lines = _text(root, skipped).split("\n")
+    return "\n".join(line for line in (_clean(line) for line in lines) if line)
+
+
+def _text(element: object, skipped: set[int] | None = None) -> str:
+    parts: list[str] = []
+    _collect(element, skipped or set(), parts)
+    return "".join(parts)
+
+
+def _collect(element: object, skipped: set[int], parts: list[str]) -> None:
+    tag = getattr(element, "tag", None)
+    if not isinstance(tag, str):  # comments, processing instructions
+        return
+    if id(element) in skipped or tag.lower() in _SKIP_TAGS:
+        return
+    block = tag.lower() in _BLOCK_TAGS
+    if block:
+        parts.append("\n")
+    if element.text:  # type: ignore[attr-defined]
+        parts.append(element.text)  # type: ignore[attr-defined]
+    for child in element:  # type: ignore[attr-defined]
+        _collect(child, skipped, parts)
+        if child.tail:
+            parts.append(child.tail)
+    if block:
+        parts.append("\n")
+
+
+def _clean(text: str) -> str:
+    return _WS_RE.sub(" ", text).strip()
+
+
+def stock_mentions(selector: Selector) -> list[StockMention]:
+    """`{market, code, name}` of each stock link (`data-code="market,code"`), first mention wins."""
+    seen: set[tuple[str, str]] = set()
+    stocks: list[StockMention] = []
+    for node in selector.xpath(STOCK_XPATH):
+        market, sep, code = (node.attrib.get("data-code") or "").partition(",")
+        market, code = market.strip(), code.strip()
+        if not sep or not market or not code or (market, code) in seen:
+            continue
+        seen.add((market, code))
+        stocks.append({"market": market, "code": code, "name": _clean(_text(node.root))})
+    return stocks
+
+
+def image_urls(selector: Selector, page_url: str) -> list[str]:
+    """Absolute `src` of each image, in order, without repeats."""
+    urls: list[str] = []
+    for src in selector.xpath("//img/@src").getall():
+        url = urljoin(page_url, src.strip())
+        if src.strip() and url not in urls:
+            urls.append(url)
+    return urls

@@ -1,0 +1,233 @@
+"""The crawl policy shared by every finews spider: what to fetch next, never what a page says.
+
+Subclasses say which listing pages to start from and which categories and articles they want;
+this class reads listings, requests articles, follows share links and hands items on. Pages are
+parsed by `finews_crawler.parsing`, kept or dropped by the pipelines.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Request, Response, TextResponse
+from twisted.python.failure import Failure
+
+from finews_crawler import site
+from finews_crawler.items import ArticleItem
+from finews_crawler.parsing.article import parse_article
+from finews_crawler.parsing.html_text import element_text
+from finews_crawler.parsing.listing import parse_listing
+
+logger = logging.getLogger(__name__)
+
+#: Listing pages outrank articles so that an article is first requested from its category page
+#: (which names its category) rather than from the front page or the feed.
+LISTING_PRIORITY = 10
+SHARE_TEXT_LIMIT = 20_000
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+class FinewsSpider(scrapy.Spider):
+    """Base spider. Arguments: `refresh=1` re-fetches stored articles; `run_id=ID` names the run."""
+
+    name = "finews_base"
+
+    def __init__(self, *args: Any, refresh: str = "0", run_id: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.refresh = _truthy(refresh)
+        self.run_id = run_id
+        self.requested_articles: set[str] = set()
+        self.stored_pages: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.base_url = settings.get("FINEWS_BASE_URL").rstrip("/")
+        spider.share_base_url = settings.get("FINEWS_SHARE_BASE_URL") or None
+        spider.follow_share = settings.getbool("FINEWS_FOLLOW_SHARE")
+        spider.share_timeout = settings.getfloat("FINEWS_SHARE_TIMEOUT")
+        return spider
+
+    # -- policy hooks for subclasses ---------------------------------------------------------
+
+    def start_paths(self) -> Iterable[str]:
+        raise NotImplementedError
+
+    def wants_category(self, slug: str) -> bool:
+        return False
+
+    def wants_article(self, path: str) -> bool:
+        return True
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def url_for(self, path: str) -> str:
+        return site.site_url(path, self.base_url)
+
+    def listing_request(self, path: str, category: str | None = None, **meta: Any) -> Request:
+        return Request(
+            self.url_for(path),
+            callback=self.parse_listing,
+            priority=LISTING_PRIORITY,
+            meta={"listing_category": category, **meta},
+        )
+
+    async def start(self) -> Any:
+        self.stored_pages = self.load_stored_pages()
+        for path in self.start_paths():
+            yield self.listing_request(path, category=self.category_of_listing(path))
+
+    def load_stored_pages(self) -> frozenset[str]:
+        """Article pages already stored: a cron rerun does not fetch them again."""
+        if self.refresh:
+            return frozenset()
+        from finews_crawler.store.repository import Repository
+
+        try:
+            paths = Repository(self.settings.get("FINEWS_DATABASE_URL")).stored_page_paths()
+        except Exception:
+            logger.exception("could not read stored pages; fetching every article")
+            self.crawler.stats.inc_value("finews/errors")
+            return frozenset()
+        return frozenset(paths)
+
+    @staticmethod
+    def category_of_listing(path: str) -> str | None:
+        slug = site.category_slug_from_path(path)
+        if slug is not None:
+            return slug
+        return "emnews" if path.rstrip("/") in ("/emnews", "/emnews/index.html") else None
+
+    def article_request(self, path: str, listing_category: str | None) -> Request | None:
+        """Request an article page once per run, unless it is already stored."""
+        if path in self.requested_articles or not self.wants_article(path):
+            return None
+        self.requested_articles.add(path)
+        if path in self.stored_pages:
+            self.crawler.stats.inc_value("finews/articles_skipped_stored")
+            return None
+        return Request(
+            self.url_for(path),
+            callback=self.parse_article,
+            meta={"listing_categories": listing_category.split() if listing_category else []},
+        )
+
+    # -- callbacks ---------------------------------------------------------------------------
+
+    def parse_listing(self, response: Response) -> Iterator[Request]:
+        """Read a listing page (category page, `/`, `/emnews/` or the feed) and follow it.
+
+        @url https://finews.withounder.com/category/shanghaifabu.html
+        @returns requests 1
+        @returns items 0 0
+        """
+        self.crawler.stats.inc_value("finews/listing_pages")
+        if not isinstance(response, TextResponse):
+            self.crawler.stats.inc_value("finews/listing_not_text")
+            return
+        listing = parse_listing(response.text, response.url, self.base_url)
+        yield from self.follow_categories(listing.category_slugs)
+        yield from self.follow_articles(
+            listing.article_paths, response.meta.get("listing_category")
+        )
+
+    def follow_articles(self, paths: Iterable[str], category: str | None) -> Iterator[Request]:
+        for path in paths:
+            request = self.article_request(path, category)
+            if request is not None:
+                yield request
+
+    def follow_categories(self, slugs: Iterable[str]) -> Iterator[Request]:
+        for slug in slugs:
+            if self.wants_category(slug):
+                yield self.listing_request(site.category_path(slug), category=slug)
+
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        """Parse one article page into an item; follow its share link and its category.
+
+        @url https://finews.withounder.com/shanghaifabu/2022/03/30/NW202203302328599218.html
+        @returns items 0 1
+        """
+        stats = self.crawler.stats
+        stats.inc_value("finews/pages")
+        if not isinstance(response, TextResponse):
+            stats.inc_value("finews/pages_not_text")
+            yield self.unparsable(response, "not a text document")
+            return
+        item = parse_article(response.text, response.url, response.meta.get("listing_categories"))
+        if item is None:
+            stats.inc_value("finews/pages_not_article")
+            return
+        item.crawled_at = datetime.now(UTC).isoformat(timespec="seconds")
+        yield from self.follow_categories([" ".join(item.categories)] if item.categories else [])
+        share_request = self.share_request(item)
+        if share_request is None:
+            yield item
+        else:
+            yield share_request
+
+    def unparsable(self, response: Response, reason: str) -> ArticleItem:
+        """An item that validation will quarantine, so the page is recorded, not lost."""
+        path = urlsplit(response.url).path
+        return ArticleItem(
+            info_code=site.info_code_from_path(path),
+            url=path,
+            name=site.post_name_from_path(path),
+            title="",
+            published_at=None,
+            parse_error=reason,
+        )
+
+    # -- share links -------------------------------------------------------------------------
+
+    def share_request(self, item: ArticleItem) -> Request | None:
+        if not (self.follow_share and item.share_url):
+            return None
+        url = site.share_request_url(item.share_url, self.share_base_url)
+        if url is None:
+            item.share_status = "skipped: not a share link"
+            return None
+        # dont_filter: two pages of one article share one link, and each item must come back.
+        return Request(
+            url,
+            callback=self.parse_share,
+            errback=self.share_failed,
+            dont_filter=True,
+            meta={
+                "item": item,
+                "download_timeout": self.share_timeout,
+                "max_retry_times": 1,
+                "handle_httpstatus_all": True,
+            },
+        )
+
+    def parse_share(self, response: Response) -> Iterator[ArticleItem]:
+        item: ArticleItem = response.meta["item"]
+        self.crawler.stats.inc_value(f"finews/share/status/{response.status}")
+        if response.status != 200:
+            item.share_status = f"http {response.status}"
+        elif not isinstance(response, TextResponse):
+            item.share_status = "fetched: not text"
+        else:
+            item.share_status = "fetched"
+            item.share_title = (response.xpath("//title/text()").get() or "").strip() or None
+            bodies = response.xpath("//body")
+            text = element_text([bodies[0].root]) if bodies else ""
+            item.share_text = text[:SHARE_TEXT_LIMIT] or None
+        yield item
+
+    def share_failed(self, failure: Failure) -> Iterator[ArticleItem]:
+        """The share host did not answer: the article is kept all the same."""
+        item: ArticleItem = failure.request.meta["item"]
+        item.share_status = f"error: {failure.type.__name__}"
+        self.crawler.stats.inc_value(f"finews/share/error/{failure.type.__name__}")
+        yield item

@@ -1,0 +1,93 @@
+"""Apply the Alembic migration history, with the configuration built in code (no alembic.ini).
+
+`ensure_schema(engine)` runs on first use of a database in a process (`Repository` calls it) and
+is cheap when the schema is current; `upgrade(engine)` is what `finews db upgrade` runs. Both
+hold a lock while migrating (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: an advisory lock), so two
+processes starting at once do not race to create the tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+from finews_crawler.store.engine import WRITE_OPTION, mask_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: pg_advisory_xact_lock key held while migrating ("finews" + 1).
+PG_MIGRATION_LOCK = 0x66696E657701
+
+_checked: set[str] = set()
+_checked_lock = threading.Lock()
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    """Alembic configuration pointing at the packaged migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    if engine is not None:
+        url = engine.url.render_as_string(hide_password=False)
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _lock(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
+    """Migrate the database to `revision`; returns the revision it is at afterwards."""
+    config = alembic_config(engine)
+    with engine.connect() as connection:
+        connection.execution_options(**{WRITE_OPTION: True})
+        with connection.begin():
+            _lock(connection)
+            before = MigrationContext.configure(connection).get_current_revision()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            after = MigrationContext.configure(connection).get_current_revision()
+    if before != after:
+        logger.info("Migrated %s from %s to %s", mask_url(engine.url), before, after)
+    return after
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Bring the schema to head once per database and process."""
+    key = engine.url.render_as_string(hide_password=False)
+    with _checked_lock:
+        if key in _checked:
+            return
+        head = head_revision()
+        if current_revision(engine) != head:
+            upgrade(engine)
+        _checked.add(key)
+
+
+def forget_checked() -> None:
+    """Make `ensure_schema` check again (tests that drop and recreate databases)."""
+    with _checked_lock:
+        _checked.clear()

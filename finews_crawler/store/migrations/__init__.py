@@ -1,0 +1,1 @@
+"""Alembic migration environment of the article store (applied by `finews_crawler.store.migrate`)."""
