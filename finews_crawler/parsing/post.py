@@ -42,7 +42,9 @@ SITE_TZ = timezone(timedelta(hours=8), "CST")
 #: Jekyll only reads `_posts` files named `YYYY-MM-DD-<slug>.<ext>`.
 POST_NAME_RE = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<stem>[^/\\]+)\.(?:md|markdown)$")
 #: Jekyll's front matter: `---` line, YAML, `---` (or `...`) line.
-FRONT_MATTER_RE = re.compile(r"\A(---[ \t]*\r?\n)(.*?\r?\n)??((?:---|\.\.\.)[ \t]*(?:\r?\n|\Z))", re.S)
+FRONT_MATTER_RE = re.compile(
+    r"\A(---[ \t]*\r?\n)(.*?\r?\n)??((?:---|\.\.\.)[ \t]*(?:\r?\n|\Z))", re.S
+)
 #: The date forms YAML (and Jekyll) accept: date, optional time, optional offset.
 DATE_RE = re.compile(
     r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
@@ -63,7 +65,8 @@ STOCK_XPATH = (
     "[@data-code]"
 )
 _BLOCK_TAGS = frozenset(
-    "p div br center blockquote h1 h2 h3 h4 h5 h6 li ul ol table tr section article pre hr".split()
+    {"p", "div", "br", "center", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
+    | {"li", "ul", "ol", "table", "tr", "section", "article", "pre"}
 )
 _SKIP_TAGS = frozenset({"script", "style", "template"})
 _WS_RE = re.compile(r"\s+")
