@@ -19,23 +19,18 @@ verbatim (`Post.segments`), which is what the Jekyll exporter needs for byte-exa
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from html import escape
 from pathlib import Path
 from urllib.parse import urljoin
 
 import yaml
-from parsel import Selector
 
-from finews_crawler.items import ArticleItem, StockMention
-from finews_crawler.site import (
-    DEFAULT_BASE_URL,
-    info_code_from_share_url,
-    is_share_url,
-    normalize_info_code,
-)
+from finews_crawler.items import ArticleItem
+from finews_crawler.parsing.article import ArticlePageParser
+from finews_crawler.site import DEFAULT_BASE_URL, info_code_from_share_url, normalize_info_code
 
 #: The site's time zone (`(GMT+8, Asia/Shanghai, CST)` on every page).
 SITE_TZ = timezone(timedelta(hours=8), "CST")
@@ -55,21 +50,8 @@ DATE_RE = re.compile(
 LINK_LINE_RE = re.compile(r"^<(?P<url>https?://[^\s<>]*)?>$")
 #: One back-link line: `[返回X](url)`, optionally followed by `｜[返回首页](url)`.
 BACK_LINK_LINE_RE = re.compile(r"^\[返回[^\]\n]*\]\([^)\n]*\)(?:｜\[返回[^\]\n]*\]\([^)\n]*\))*$")
-#: The paragraph naming the media: `（文章来源：X）`.
-MEDIA_RE = re.compile(r"^[（(]\s*文章来源\s*[:：]\s*(?P<media>.*?)\s*[）)]$", re.S)
-MEDIA_XPATH = "//p[contains(concat(' ', normalize-space(@class), ' '), ' em_media ')]"
-STOCK_XPATH = (
-    "//span[starts-with(@id, 'stock_')]//a[contains(concat(' ', normalize-space(@class), ' '),"
-    " ' keytip ')][@data-code]"
-    " | //span[contains(concat(' ', normalize-space(@class), ' '), ' em_stock_key_common ')]"
-    "[@data-code]"
-)
-_BLOCK_TAGS = frozenset(
-    {"p", "div", "br", "center", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
-    | {"li", "ul", "ol", "table", "tr", "section", "article", "pre"}
-)
-_SKIP_TAGS = frozenset({"script", "style", "template"})
-_WS_RE = re.compile(r"\s+")
+#: A Markdown link `[text](url)` (back links; the URL may hold a space: `category/a b.html`).
+MARKDOWN_LINK_RE = re.compile(r"\[(?P<text>[^\]\n]*)\]\((?P<url>[^)\n]*)\)")
 
 
 class PostError(ValueError):
@@ -155,46 +137,62 @@ def split_post(file_name: str, text: str) -> Post:
 
 
 def post_item(post: Post) -> ArticleItem:
-    """The ArticleItem of a split post."""
-    name_match = POST_NAME_RE.match(post.name)
-    assert name_match is not None
-    stem = name_match.group("stem")
+    """The ArticleItem of a split post.
+
+    Front matter fields come from the post; everything read from the body (digest, media, links,
+    body HTML and text, stocks, images) comes from the page parser reading the body as Jekyll
+    renders it, so an imported post and a crawled page mean the same thing field by field.
+    """
+    stem = POST_NAME_RE.match(post.name).group("stem")  # type: ignore[union-attr]
     categories = _words(post.data.get("categories", post.data.get("category")))
     published = published_at(post)
     url = article_path(categories, published, stem)
-    page_url = urljoin(DEFAULT_BASE_URL, url)
-
-    body_html = markdown_to_html(post.body_markdown)
-    selector = Selector(text=f"<html><body>{body_html}</body></html>")
-    media = None
-    for node in selector.xpath(MEDIA_XPATH):
-        found = MEDIA_RE.match(_clean(_text(node.root)))
-        media = found.group("media") if found else media
-    link = post.part("link")
-    link_url = LINK_LINE_RE.match(link.strip()).group("url") if link else None
-    share_url = link_url if link_url and is_share_url(link_url) else None
-    upstream_url = link_url if link_url and not share_url else None
-    digest = post.part("digest")
-    info_code = normalize_info_code(stem) or (
-        info_code_from_share_url(share_url) if share_url else None
-    )
+    page = ArticlePageParser(render_section(post), urljoin(DEFAULT_BASE_URL, url))
+    share_url = page.share_url()
     return ArticleItem(
-        info_code=info_code,
+        info_code=normalize_info_code(stem) or info_code_from_share_url(share_url or ""),
         url=url,
         name=post.name,
         title=_title(post.data, stem),
         published_at=published.isoformat(),
         categories=categories,
         tags=_words(post.data.get("tags", post.data.get("tag"))),
-        media=media or None,
-        digest=_digest_text(digest) if digest else None,
-        body_html=body_html,
-        body_text=html_text(selector, skip=MEDIA_XPATH),
+        media=page.media(),
+        digest=page.digest(),
+        body_html=page.body_html(),
+        body_text=page.body_text(),
         share_url=share_url,
-        upstream_url=upstream_url,
-        stocks=stock_mentions(selector),
-        images=image_urls(selector, page_url),
+        upstream_url=page.upstream_url(),
+        stocks=page.stocks(),
+        images=page.images(),
     )
+
+
+def render_section(post: Post) -> str:
+    """The post's `<section>` as the site's layout shows it (only the body matters here)."""
+    parts = []
+    for kind, text in post.segments:
+        if kind == "digest":
+            inner = "\n".join(re.sub(r"^\s*>[ \t]?", "", line) for line in text.splitlines())
+            parts.append(f"<blockquote>\n{markdown_to_html(inner)}\n</blockquote>")
+        elif kind == "link":
+            url = LINK_LINE_RE.match(text.strip()).group("url")  # type: ignore[union-attr]
+            link = f'<a href="{escape(url)}">{escape(url)}</a>' if url else escape("<>")
+            parts.append(f"<p>{link}</p>")
+        elif kind == "back":
+            lines = [MARKDOWN_LINK_RE.sub(_link_html, line.strip()) for line in text.splitlines()]
+            parts.append("<p>" + "\n".join(lines) + "</p>")
+        elif kind == "body":
+            parts.append(markdown_to_html(text))
+    body = "\n\n".join(parts)
+    return (
+        "<html><body><section>\n<small>(GMT+8, Asia/Shanghai, CST) </small>\n<h1></h1>\n"
+        f"{body}\n<small>tags: </small>\n</section></body></html>"
+    )
+
+
+def _link_html(match: re.Match[str]) -> str:
+    return f'<a href="{escape(match.group("url"))}">{escape(match.group("text"))}</a>'
 
 
 def published_at(post: Post) -> datetime:
@@ -307,11 +305,6 @@ def _kind(block: str, first: bool) -> str:
     return "body"
 
 
-def _digest_text(block: str) -> str:
-    lines = [re.sub(r"^\s*>\s?", "", line) for line in block.splitlines()]
-    return _clean(html.unescape(" ".join(lines)))
-
-
 def markdown_to_html(markdown: str) -> str:
     """The article HTML of a post body: raw HTML blocks as they are, text blocks as paragraphs.
 
@@ -328,68 +321,3 @@ def markdown_to_html(markdown: str) -> str:
             text = "\n".join(line.strip() for line in block.splitlines())
             out.append(f"<p>{text}</p>")
     return "\n".join(out)
-
-
-# --- HTML helpers (also what the page parser needs: candidates for a shared module) ---------
-
-
-def html_text(selector: Selector, skip: str | None = None) -> str:
-    """Visible text: one line per block element, whitespace collapsed, nodes matching `skip` out."""
-    skipped = {id(node.root) for node in selector.xpath(skip)} if skip else set()
-    body = selector.xpath("//body")
-    root = body[0].root if body else selector.root
-    lines = _text(root, skipped).split("\n")
-    return "\n".join(line for line in (_clean(line) for line in lines) if line)
-
-
-def _text(element: object, skipped: set[int] | None = None) -> str:
-    parts: list[str] = []
-    _collect(element, skipped or set(), parts)
-    return "".join(parts)
-
-
-def _collect(element: object, skipped: set[int], parts: list[str]) -> None:
-    tag = getattr(element, "tag", None)
-    if not isinstance(tag, str):  # comments, processing instructions
-        return
-    if id(element) in skipped or tag.lower() in _SKIP_TAGS:
-        return
-    block = tag.lower() in _BLOCK_TAGS
-    if block:
-        parts.append("\n")
-    if element.text:  # type: ignore[attr-defined]
-        parts.append(element.text)  # type: ignore[attr-defined]
-    for child in element:  # type: ignore[attr-defined]
-        _collect(child, skipped, parts)
-        if child.tail:
-            parts.append(child.tail)
-    if block:
-        parts.append("\n")
-
-
-def _clean(text: str) -> str:
-    return _WS_RE.sub(" ", text).strip()
-
-
-def stock_mentions(selector: Selector) -> list[StockMention]:
-    """`{market, code, name}` of each stock link (`data-code="market,code"`), first mention wins."""
-    seen: set[tuple[str, str]] = set()
-    stocks: list[StockMention] = []
-    for node in selector.xpath(STOCK_XPATH):
-        market, sep, code = (node.attrib.get("data-code") or "").partition(",")
-        market, code = market.strip(), code.strip()
-        if not sep or not market or not code or (market, code) in seen:
-            continue
-        seen.add((market, code))
-        stocks.append({"market": market, "code": code, "name": _clean(_text(node.root))})
-    return stocks
-
-
-def image_urls(selector: Selector, page_url: str) -> list[str]:
-    """Absolute `src` of each image, in order, without repeats."""
-    urls: list[str] = []
-    for src in selector.xpath("//img/@src").getall():
-        url = urljoin(page_url, src.strip())
-        if src.strip() and url not in urls:
-            urls.append(url)
-    return urls
