@@ -109,4 +109,4 @@ class TestListing:
     def test_feed_links_and_back_links_name_categories(self) -> None:
         listing = self.parse("feed.xml")
         assert len(listing.article_paths) == 10
-        assert {"shanghaifabu", "emnews"} <= set(listing.category_slugs)
+        assert listing.category_slugs == ["shanghaifabu"]  # a back link inside an entry
