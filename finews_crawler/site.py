@@ -105,12 +105,13 @@ def site_path(url: str, page_url: str, base_url: str) -> str | None:
 
 
 def _clean_path(path: str) -> str | None:
-    """Resolve dot segments (also percent-encoded ones); None if the path tries to climb out."""
+    """Normalize a joined URL path; None for encoded dot segments or NUL/backslash tricks."""
     decoded = unquote(path or "/")
-    if "\x00" in decoded or "\\" in decoded:
+    # Dot segments left after URL joining were percent-encoded: a trick, not a page.
+    if "\x00" in decoded or "\\" in decoded or ".." in decoded.split("/"):
         return None
     normalized = posixpath.normpath(decoded)
-    if normalized.startswith("//") or ".." in normalized.split("/"):
+    if normalized.startswith("//"):
         return None
     if decoded.endswith("/") and not normalized.endswith("/"):
         normalized += "/"

@@ -58,7 +58,11 @@ def test_crlf_page_gives_the_same_text_as_lf() -> None:
     crlf = parse_article(crlf_html, url)
     assert "\r" not in crlf.body_text
     assert squeeze(crlf.body_text) == squeeze(lf.body_text)
-    assert (crlf.title, crlf.published_at, crlf.share_url) == (lf.title, lf.published_at, lf.share_url)
+    assert (crlf.title, crlf.published_at, crlf.share_url) == (
+        lf.title,
+        lf.published_at,
+        lf.share_url,
+    )
 
 
 def test_page_without_layout_keeps_its_body_but_has_no_date() -> None:
@@ -72,7 +76,7 @@ def test_page_without_layout_keeps_its_body_but_has_no_date() -> None:
 def test_markup_is_sanitized_out_of_body_html() -> None:
     page = (PAGES / "seed_shanghaifabu.html").read_text(encoding="utf-8")
     hostile = page.replace(
-        "<p class=\"em_media\">",
+        '<p class="em_media">',
         '<p onclick="steal()">x<script>alert(1)</script><a href="javascript:alert(2)">y</a></p>'
         '<p class="em_media">',
     )

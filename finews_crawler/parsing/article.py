@@ -42,6 +42,7 @@ CST = timezone(timedelta(hours=8))
 _DATE_LINE_RE = re.compile(r"GMT\+8.*?(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})")
 _TAGS_LINE_RE = re.compile(r"^\s*tags\s*:", re.IGNORECASE)
 _MEDIA_RE = re.compile(r"^\s*[（(]\s*文章来源\s*[:：]\s*(?P<media>.*?)\s*[）)]\s*$", re.DOTALL)
+_LEADING_DOTS_RE = re.compile(r"^(?:\.\.?/)+")
 _BACK_LINK_TEXT = "返回"
 _EMPTY_LINK_TEXT = "<>"
 
@@ -188,7 +189,9 @@ class ArticlePageParser:
         return [part for part in match.group("categories").split("/") if part] if match else []
 
     def _category_of_link(self, href: str) -> str | None:
-        absolute = urljoin(self.url, href.strip())
+        # Relative back links (`../emnews/`) were written relative to the site root.
+        href = _LEADING_DOTS_RE.sub("/", href.strip())
+        absolute = urljoin(self.url, href)
         slug = site.category_slug_from_path(urlsplit(absolute).path)
         if slug:
             return slug
