@@ -10,8 +10,8 @@ and waits are counted under `finews/retry/...`.
 from __future__ import annotations
 
 import logging
-from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware

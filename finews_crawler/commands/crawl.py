@@ -1,0 +1,148 @@
+"""`finews crawl [SPIDER]`: one crawl for cron, under a lock, logged to a file, with a status.
+
+- Lock: an exclusive `flock` on FILE (default `data/finews-crawl.lock`). A second run while one
+  is going exits at once with status 75 (EX_TEMPFAIL) and says which process holds it. The kernel
+  drops the lock when its holder dies, even by SIGKILL, so a killed run never blocks the next.
+- Log: the crawl logs to `data/logs/<spider>-<UTC time>.log` (or --log-file).
+- Exit status: 0 when the run finished and looks healthy; 1 when it failed: the engine did not
+  finish, no page was fetched, errors exceeded --max-error-ratio of the pages, or the run's
+  coverage check failed (see FINEWS_MIN_ITEMS_RATIO); the reason is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import sys
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+EX_TEMPFAIL = 75
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spider", nargs="?", default="finews", help="spider name (default: finews)")
+    parser.add_argument(
+        "-a",
+        dest="spider_args",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="spider argument, e.g. -a category=shanghaifabu or -a refresh=1",
+    )
+    parser.add_argument(
+        "-s",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="Scrapy setting, e.g. -s FINEWS_BASE_URL=http://127.0.0.1:8000",
+    )
+    parser.add_argument("--lock-file", default="data/finews-crawl.lock")
+    parser.add_argument("--log-file", default=None, help="default: data/logs/<spider>-<time>.log")
+    parser.add_argument(
+        "--max-error-ratio",
+        type=float,
+        default=0.2,
+        help="fail the run when errors exceed this share of pages (default 0.2)",
+    )
+
+
+class LockHeld(Exception):
+    pass
+
+
+@contextmanager
+def exclusive_lock(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle: IO[str] = open(path, "a+")  # noqa: SIM115 - held for the whole crawl
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise LockHeld(handle.read().strip() or "unknown holder") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def _pairs(values: list[str], what: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep:
+            raise SystemExit(f"finews crawl: {what} must be NAME=VALUE, got {value!r}")
+        pairs[name] = setting
+    return pairs
+
+
+def failure_reason(stats: dict, max_error_ratio: float) -> str | None:
+    """Why a finished crawl counts as failed, or None when it looks healthy."""
+    reason = stats.get("finish_reason")
+    if reason != "finished":
+        return f"the crawl did not finish ({reason})"
+    fetched = stats.get("downloader/response_count", 0)
+    if not fetched:
+        return "no page was fetched (is the site up? is FINEWS_BASE_URL right?)"
+    pages = stats.get("finews/pages", 0) + stats.get("finews/listing_pages", 0)
+    errors = stats.get("finews/errors", 0) + stats.get("log_count/ERROR", 0)
+    if pages == 0:
+        return f"{fetched} responses but no listing or article page could be read"
+    if errors > max_error_ratio * pages:
+        return f"{errors} errors for {pages} pages (more than {max_error_ratio:.0%})"
+    return stats.get("finews/run_health_failure")
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "finews_crawler.settings")
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    settings.set("FINEWS_DATABASE_URL", args.database_url, priority="cmdline")
+    for name, value in _pairs(args.settings, "-s").items():
+        settings.set(name, value, priority="cmdline")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    log_file = Path(args.log_file or f"data/logs/{args.spider}-{stamp}.log")
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    settings.set("LOG_FILE", str(log_file), priority="cmdline")
+
+    try:
+        with exclusive_lock(Path(args.lock_file)):
+            process = CrawlerProcess(settings, install_root_handler=True)
+            crawler = process.create_crawler(args.spider)
+            process.crawl(crawler, **_pairs(args.spider_args, "-a"))
+            process.start()
+            stats = crawler.stats.get_stats()
+    except LockHeld as held:
+        print(
+            f"finews crawl: another crawl holds {args.lock_file} ({held}); exiting", file=sys.stderr
+        )
+        return EX_TEMPFAIL
+    reason = failure_reason(stats, args.max_error_ratio)
+    summary = ", ".join(
+        f"{key.removeprefix('finews/')}={stats[key]}"
+        for key in (
+            "finews/pages",
+            "finews/new",
+            "finews/updated",
+            "finews/unchanged",
+            "finews/duplicate",
+            "finews/quarantined",
+            "finews/errors",
+        )
+        if key in stats
+    )
+    if reason:
+        print(f"finews crawl {args.spider}: FAILED: {reason} (log: {log_file})", file=sys.stderr)
+        return 1
+    print(f"finews crawl {args.spider}: ok ({summary or 'nothing new'}; log: {log_file})")
+    return 0
