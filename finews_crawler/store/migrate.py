@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from finews_crawler.store.engine import WRITE_OPTION, mask_url
 
@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: pg_advisory_xact_lock key held while migrating ("finews" + 1).
 PG_MIGRATION_LOCK = 0x66696E657701
+
+VERSION_TABLE = "alembic_version"
 
 _checked: set[str] = set()
 _checked_lock = threading.Lock()
@@ -50,8 +52,11 @@ def head_revision() -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None: not migrated yet)."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
 def _lock(connection: Connection) -> None:

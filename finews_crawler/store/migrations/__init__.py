@@ -1,1 +1,1 @@
-"""Alembic migration environment of the article store (applied by `finews_crawler.store.migrate`)."""
+"""Alembic migration environment of the article store (applied by `store.migrate`)."""

@@ -1,0 +1,626 @@
+"""The article store: batched, idempotent writes and the queries the rest of the project uses.
+
+`Repository(database_url)` migrates the database on first use and is the only thing that talks to
+it. Writes happen in one transaction per call (`write_items` takes a whole batch), under a writer
+lock (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a transaction-level advisory lock), so that reading
+the stored state, merging in Python (`store.merge`) and upserting cannot race with another
+writer. Every insert is an `INSERT ... ON CONFLICT` on the row's natural key, so replaying a batch
+(after a crash or from the spool) changes nothing but `last_seen_at`. SQL goes through SQLAlchemy
+with bound parameters only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any
+
+from itemadapter import ItemAdapter
+from sqlalchemy import Table, delete, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
+
+from finews_crawler.site import normalize_info_code
+from finews_crawler.store.engine import create_db_engine, mask_url, write_engine
+from finews_crawler.store.merge import (
+    CST,
+    NEW,
+    STATUSES,
+    ArticleState,
+    PageRecord,
+    PageState,
+    format_timestamp,
+    page_sort_key,
+    parse_published_at,
+)
+from finews_crawler.store.migrate import ensure_schema
+from finews_crawler.store.models import (
+    Article,
+    ArticleCategory,
+    ArticlePage,
+    Category,
+    CrawlRun,
+    QuarantineEntry,
+    Revision,
+    StockMention,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+logger = logging.getLogger(__name__)
+
+#: pg_advisory_xact_lock key every write transaction holds ("finews").
+PG_WRITE_LOCK = 0x66696E657700
+#: Rows per statement in bulk writes and IN lists.
+CHUNK = 500
+#: Longest quarantine excerpt kept, in characters.
+EXCERPT_MAX = 2000
+URL_MAX = 2048
+REASON_MAX = 500
+#: Crawl run counters (columns of crawl_runs).
+RUN_COUNTS = (
+    "pages",
+    "new",
+    "updated",
+    "unchanged",
+    "merged",
+    "duplicate",
+    "quarantined",
+    "errors",
+)
+
+Item = Mapping[str, Any] | Any
+DateLike = str | date | datetime | None
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _as_dict(item: Item) -> dict[str, Any]:
+    if isinstance(item, Mapping):
+        return dict(item)
+    return ItemAdapter(item).asdict()
+
+
+def _json_safe(value: Any) -> Any:
+    def default(obj: Any) -> Any:
+        if isinstance(obj, datetime | date):
+            return obj.isoformat()
+        if isinstance(obj, set | frozenset):
+            return sorted(obj, key=str)
+        return str(obj)
+
+    return json.loads(json.dumps(value, default=default))
+
+
+def _parse_bound(value: DateLike) -> datetime | None:
+    """A filter bound: datetime, date (midnight +08:00) or ISO string (no offset: +08:00)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, time(), tzinfo=CST)
+    return parse_published_at(value)
+
+
+def upsert(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    index_elements: Sequence[str],
+    update_columns: Sequence[str] | None = None,
+) -> None:
+    """`INSERT ... ON CONFLICT (index_elements) DO UPDATE/NOTHING` for SQLite and PostgreSQL.
+
+    `update_columns` are set from the proposed row on conflict; None means DO NOTHING.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table)
+    else:  # pragma: no cover - engine.normalize_url refuses other databases
+        raise NotImplementedError(f"No upsert for {dialect}")
+    if update_columns:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(index_elements),
+            set_={name: stmt.excluded[name] for name in update_columns},
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(index_elements))
+    for chunk in _chunks(list(rows)):
+        session.execute(stmt, list(chunk))
+
+
+def _state_from_row(article: Article) -> ArticleState:
+    state = ArticleState(
+        key=article.article_key,
+        info_code=article.info_code,
+        url=article.url,
+        name=article.name,
+        title=article.title,
+        published_at=article.published_at,
+        categories=list(article.categories or []),
+        tags=list(article.tags or []),
+        urls=list(article.urls or []),
+        media=article.media,
+        digest=article.digest,
+        body_html=article.body_html,
+        body_text=article.body_text,
+        share_url=article.share_url,
+        upstream_url=article.upstream_url,
+        stocks=list(article.stocks or []),
+        images=list(article.images or []),
+        crawled_at=article.crawled_at,
+        share_status=article.share_status,
+        share_title=article.share_title,
+        share_text=article.share_text,
+        content_hash=article.content_hash,
+        revision=article.revision,
+        first_seen_at=article.first_seen_at,
+        last_seen_at=article.last_seen_at,
+        changed_at=article.changed_at,
+        id=article.id,
+    )
+    state.stored_stocks = list(state.stocks)
+    return state
+
+
+def _page_state(page: ArticlePage) -> PageState:
+    return PageState(
+        path=page.path,
+        name=page.name,
+        category=page.category,
+        content_hash=page.content_hash,
+        data=dict(page.data or {}),
+        first_seen_at=page.first_seen_at,
+        last_seen_at=page.last_seen_at,
+        id=page.id,
+    )
+
+
+def _run_dict(run: CrawlRun) -> dict[str, Any]:
+    duration = None
+    if run.finished_at is not None:
+        duration = round((run.finished_at - run.started_at).total_seconds(), 3)
+    record: dict[str, Any] = {
+        "id": run.id,
+        "spider": run.spider,
+        "run_key": run.run_key,
+        "started_at": format_timestamp(run.started_at),
+        "finished_at": format_timestamp(run.finished_at),
+        "duration_seconds": duration,
+        "outcome": run.outcome,
+    }
+    for name in RUN_COUNTS:
+        record[name] = getattr(run, name)
+    record["stats"] = dict(run.stats or {})
+    return record
+
+
+class Repository:
+    """The article store behind one database URL."""
+
+    def __init__(self, database_url: str, *, migrate: bool = True) -> None:
+        self.database_url = database_url
+        self.engine: Engine = create_db_engine(database_url)
+        self._write_engine = write_engine(self.engine)
+        if migrate:
+            ensure_schema(self.engine)
+
+    @classmethod
+    def from_url(cls, database_url: str) -> Repository:
+        return cls(database_url)
+
+    def __repr__(self) -> str:
+        return f"Repository({mask_url(self.engine.url)!r})"
+
+    def __enter__(self) -> Repository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def display_url(self) -> str:
+        """The database URL with its password masked, for logs and messages."""
+        return mask_url(self.engine.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- sessions ------------------------------------------------------------------------
+
+    @contextmanager
+    def _write_session(self) -> Iterator[Session]:
+        """One write transaction holding the writer lock; commits on success."""
+        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            if self.dialect == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_WRITE_LOCK})
+            yield session
+
+    def _read_session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # --- articles ------------------------------------------------------------------------
+
+    def write_items(self, items: Iterable[Item], run_id: int | None = None) -> dict[str, int]:
+        """Merge and store a batch of items in one transaction.
+
+        Returns how many items made a new article (`new`), changed an article's content
+        (`updated`, a revision was kept), added to an article without changing its content
+        (`merged`: another page, category or tag, a filled-in field) or changed nothing but
+        `last_seen_at` (`unchanged`). Raises ValueError for an item without infoCode and URL
+        or with an unparsable date (nothing of the batch is written then).
+        """
+        pages = [PageRecord.from_item(_as_dict(item)) for item in items]
+        counts = dict.fromkeys(STATUSES, 0)
+        if not pages:
+            return counts
+        now = utcnow()
+        with self._write_session() as session:
+            states = self._load_states(session, {page.key for page in pages})
+            for page in pages:
+                state = states.get(page.key)
+                if state is None:
+                    states[page.key] = ArticleState.from_page(page, now)
+                    counts[NEW] += 1
+                else:
+                    counts[state.merge(page, now, run_id)] += 1
+            self._save_states(session, list(states.values()), now)
+        logger.debug("Stored %d items: %s", len(pages), counts)
+        return counts
+
+    def _load_states(self, session: Session, keys: set[str]) -> dict[str, ArticleState]:
+        states: dict[str, ArticleState] = {}
+        for chunk in _chunks(sorted(keys)):
+            for article in session.scalars(select(Article).where(Article.article_key.in_(chunk))):
+                states[article.article_key] = _state_from_row(article)
+        by_id = {state.id: state for state in states.values()}
+        for chunk in _chunks(sorted(by_id)):
+            for page in session.scalars(
+                select(ArticlePage).where(ArticlePage.article_id.in_(chunk))
+            ):
+                by_id[page.article_id].pages[page.path] = _page_state(page)
+        return states
+
+    def _save_states(self, session: Session, states: list[ArticleState], now: datetime) -> None:
+        states.sort(key=lambda state: state.key)
+        dirty = [state for state in states if state.dirty]
+        touched_ids = [state.id for state in states if not state.dirty and state.id is not None]
+
+        # Articles: full upsert of changed ones, only last_seen_at for the others.
+        columns = [name for name in ArticleState.COLUMNS if name != "first_seen_at"]
+        upsert(session, Article.__table__, [s.row() for s in dirty], ["article_key"], columns)
+        ids: dict[str, int] = {}
+        for chunk in _chunks([state.key for state in dirty]):
+            rows = session.execute(
+                select(Article.article_key, Article.id).where(Article.article_key.in_(chunk))
+            )
+            ids.update({key: article_id for key, article_id in rows})
+        for state in dirty:
+            state.id = ids[state.key]
+        for chunk in _chunks(touched_ids):
+            session.execute(
+                update(Article.__table__)
+                .where(Article.__table__.c.id.in_(chunk))
+                .values(last_seen_at=now)
+            )
+
+        # Pages seen in this batch.
+        page_rows = []
+        touched_pages = []
+        for state in states:
+            for page in state.pages.values():
+                if page.dirty:
+                    page_rows.append(
+                        {
+                            "article_id": state.id,
+                            "path": page.path,
+                            "category": page.category,
+                            "name": page.name,
+                            "content_hash": page.content_hash,
+                            "data": page.data,
+                            "first_seen_at": page.first_seen_at,
+                            "last_seen_at": page.last_seen_at,
+                        }
+                    )
+                elif page.last_seen_at == now and page.id is not None:
+                    touched_pages.append(page.id)
+        page_rows.sort(key=lambda row: row["path"])
+        upsert(
+            session,
+            ArticlePage.__table__,
+            page_rows,
+            ["path"],
+            ["article_id", "category", "name", "content_hash", "data", "last_seen_at"],
+        )
+        for chunk in _chunks(sorted(touched_pages)):
+            session.execute(
+                update(ArticlePage.__table__)
+                .where(ArticlePage.__table__.c.id.in_(chunk))
+                .values(last_seen_at=now)
+            )
+
+        # Categories and the article<->category link.
+        slugs = sorted({slug for state in dirty for slug in state.categories})
+        upsert(session, Category.__table__, [{"slug": slug} for slug in slugs], ["slug"])
+        category_ids: dict[str, int] = {}
+        for chunk in _chunks(slugs):
+            rows = session.execute(
+                select(Category.slug, Category.id).where(Category.slug.in_(chunk))
+            )
+            category_ids.update({slug: category_id for slug, category_id in rows})
+        links = sorted(
+            {(state.id, category_ids[slug]) for state in dirty for slug in state.categories}
+        )
+        upsert(
+            session,
+            ArticleCategory.__table__,
+            [{"article_id": a, "category_id": c} for a, c in links],
+            ["article_id", "category_id"],
+        )
+
+        # Stock mentions mirror the article's stocks.
+        restock = [state for state in dirty if state.stocks != state.stored_stocks or state.is_new]
+        for chunk in _chunks([state.id for state in restock if not state.is_new]):
+            session.execute(
+                delete(StockMention.__table__).where(StockMention.__table__.c.article_id.in_(chunk))
+            )
+        stock_rows = {}
+        for state in restock:
+            for stock in state.stocks:
+                market, code = stock.get("market", ""), stock.get("code", "")
+                if code:
+                    stock_rows[(state.id, market, code)] = {
+                        "article_id": state.id,
+                        "market": market,
+                        "code": code,
+                        "name": stock.get("name", ""),
+                    }
+        upsert(
+            session,
+            StockMention.__table__,
+            [stock_rows[key] for key in sorted(stock_rows)],
+            ["article_id", "market", "code"],
+        )
+
+        # Old versions.
+        revision_rows = [
+            {"article_id": state.id, **old} for state in dirty for old in state.old_versions
+        ]
+        upsert(session, Revision.__table__, revision_rows, ["article_id", "revision"])
+        for state in states:
+            state.old_versions.clear()
+
+    def stored_info_codes(self) -> set[str]:
+        """Every stored infoCode (incremental crawls skip article pages that carry one)."""
+        with self._read_session() as session:
+            codes = session.scalars(select(Article.info_code).where(Article.info_code.is_not(None)))
+            return {code for code in codes if code}
+
+    def article_count(self) -> int:
+        with self._read_session() as session:
+            return session.scalar(select(func.count()).select_from(Article)) or 0
+
+    def get_article(self, key: str) -> dict[str, Any] | None:
+        """One export record by infoCode (either form) or article key (`url:<path>`)."""
+        code = normalize_info_code(key)
+        with self._read_session() as session:
+            article = session.scalar(select(Article).where(Article.article_key == (code or key)))
+            return _state_from_row(article).record() if article is not None else None
+
+    def revisions(self, key: str) -> list[dict[str, Any]]:
+        """Old versions of an article, oldest first: revision, content_hash, replaced_at, data."""
+        code = normalize_info_code(key)
+        with self._read_session() as session:
+            rows = session.scalars(
+                select(Revision)
+                .join(Article, Revision.article_id == Article.id)
+                .where(Article.article_key == (code or key))
+                .order_by(Revision.revision)
+            )
+            return [
+                {
+                    "revision": row.revision,
+                    "content_hash": row.content_hash,
+                    "replaced_at": format_timestamp(row.replaced_at),
+                    "run_id": row.run_id,
+                    "data": dict(row.data),
+                }
+                for row in rows
+            ]
+
+    def _article_query(
+        self,
+        since: DateLike,
+        until: DateLike,
+        category: str | None,
+        info_code: str | None,
+        changed_after: DateLike,
+    ) -> Any:
+        stmt = select(Article)
+        lower, upper = _parse_bound(since), _parse_bound(until)
+        changed = _parse_bound(changed_after)
+        if lower is not None:
+            stmt = stmt.where(Article.published_at >= lower)
+        if upper is not None:
+            stmt = stmt.where(Article.published_at < upper)
+        if changed is not None:
+            stmt = stmt.where(Article.changed_at > changed)
+        if info_code:
+            stmt = stmt.where(Article.info_code == (normalize_info_code(info_code) or info_code))
+        if category:
+            in_link = (
+                select(ArticleCategory.article_id)
+                .join(Category, ArticleCategory.category_id == Category.id)
+                .where(Category.slug == category)
+            )
+            on_page = select(ArticlePage.article_id).where(ArticlePage.category == category)
+            stmt = stmt.where(or_(Article.id.in_(in_link), Article.id.in_(on_page)))
+        return stmt.order_by(
+            Article.published_at.is_(None),
+            Article.published_at,
+            Article.info_code,
+            Article.article_key,
+        )
+
+    def iter_articles(
+        self,
+        since: DateLike = None,
+        until: DateLike = None,
+        category: str | None = None,
+        info_code: str | None = None,
+        changed_after: DateLike = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Export records, ordered by published_at (undated last), then infoCode.
+
+        Filters: `since <= published_at < until` (dates or ISO strings; no offset means
+        +08:00), `category` (a category of the article, or a page's space-joined slug),
+        `info_code` (either form), `changed_after` (anything but last_seen_at changed later).
+        A record holds every ArticleItem field (published_at as ISO with +08:00), plus `urls`
+        (every page path), `revision`, `content_hash`, `first_seen_at`, `last_seen_at`.
+        """
+        stmt = self._article_query(since, until, category, info_code, changed_after)
+        with self._read_session() as session:
+            for article in session.scalars(stmt.execution_options(yield_per=200)):
+                yield _state_from_row(article).record()
+
+    def iter_article_pages(
+        self,
+        since: DateLike = None,
+        until: DateLike = None,
+        category: str | None = None,
+        info_code: str | None = None,
+        changed_after: DateLike = None,
+    ) -> Iterator[dict[str, Any]]:
+        """One record per page an article was seen on (a Jekyll post each), in article order.
+
+        The record is the article's export record with the page's own fields laid over it:
+        `url` (the page path), `name`, `categories`, `tags`, `title`, `published_at`, `media`,
+        `digest`, `share_url`, `upstream_url`, `share_status` as that page showed them; plus
+        `category` (the page's slug), `article_url` (the primary page), `page_content_hash`,
+        `page_first_seen_at`, `page_last_seen_at`. With `category`, only that category's pages.
+        """
+        stmt = self._article_query(since, until, category, info_code, changed_after)
+        stmt = stmt.options(selectinload(Article.pages))
+        with self._read_session() as session:
+            for article in session.scalars(stmt.execution_options(yield_per=200)):
+                record = _state_from_row(article).record()
+                pages = sorted(article.pages, key=lambda p: page_sort_key(p.path, p.name))
+                for page in pages:
+                    data = dict(page.data or {})
+                    if (
+                        category
+                        and category != page.category
+                        and category not in data.get("categories", [])
+                    ):
+                        continue
+                    yield {
+                        **record,
+                        **{k: v for k, v in data.items() if k in record},
+                        "url": page.path,
+                        "name": page.name,
+                        "category": page.category,
+                        "article_url": article.url,
+                        "page_content_hash": page.content_hash,
+                        "page_first_seen_at": format_timestamp(page.first_seen_at),
+                        "page_last_seen_at": format_timestamp(page.last_seen_at),
+                    }
+
+    # --- crawl runs ----------------------------------------------------------------------
+
+    def start_run(self, spider: str, run_key: str | None = None) -> int:
+        """Record the start of a crawl; a known `run_key` (a resumed run) reuses its row."""
+        now = utcnow()
+        with self._write_session() as session:
+            run = None
+            if run_key:
+                run = session.scalar(select(CrawlRun).where(CrawlRun.run_key == run_key))
+            if run is None:
+                run = CrawlRun(spider=spider, run_key=run_key or None, started_at=now, stats={})
+                session.add(run)
+            run.outcome = "running"
+            run.finished_at = None
+            session.flush()
+            return run.id
+
+    def finish_run(
+        self,
+        run_id: int,
+        outcome: str,
+        counts: Mapping[str, int],
+        stats: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record how a crawl ended: outcome (finished/failed/interrupted), counts, stats."""
+        values: dict[str, Any] = {"finished_at": utcnow(), "outcome": outcome}
+        for name in RUN_COUNTS:
+            if name in counts:
+                values[name] = int(counts[name] or 0)
+        values["stats"] = _json_safe(dict(stats or {}))
+        with self._write_session() as session:
+            session.execute(
+                update(CrawlRun.__table__).where(CrawlRun.__table__.c.id == run_id).values(**values)
+            )
+
+    def get_run(self, run_id: int) -> dict[str, Any] | None:
+        with self._read_session() as session:
+            run = session.get(CrawlRun, run_id)
+            return _run_dict(run) if run is not None else None
+
+    def recent_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest crawl runs, newest first."""
+        with self._read_session() as session:
+            runs = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit))
+            return [_run_dict(run) for run in runs]
+
+    # --- quarantine ----------------------------------------------------------------------
+
+    def quarantine(
+        self, url: str, reason: str, excerpt: str | None = "", run_id: int | None = None
+    ) -> int:
+        """Record a page or item that failed validation or storage; returns the entry id."""
+        entry = QuarantineEntry(
+            url=(url or "")[:URL_MAX],
+            reason=(reason or "unknown")[:REASON_MAX],
+            excerpt=(excerpt or "")[:EXCERPT_MAX],
+            created_at=utcnow(),
+            run_id=run_id,
+        )
+        with self._write_session() as session:
+            session.add(entry)
+            session.flush()
+            return entry.id
+
+    def list_quarantine(self, limit: int = 50, run_id: int | None = None) -> list[dict[str, Any]]:
+        """Quarantined pages, newest first."""
+        stmt = select(QuarantineEntry).order_by(QuarantineEntry.id.desc()).limit(limit)
+        if run_id is not None:
+            stmt = stmt.where(QuarantineEntry.run_id == run_id)
+        with self._read_session() as session:
+            return [
+                {
+                    "id": entry.id,
+                    "url": entry.url,
+                    "reason": entry.reason,
+                    "excerpt": entry.excerpt,
+                    "created_at": format_timestamp(entry.created_at),
+                    "run_id": entry.run_id,
+                }
+                for entry in session.scalars(stmt)
+            ]
+
+
+__all__ = ["EXCERPT_MAX", "RUN_COUNTS", "Repository", "upsert"]
