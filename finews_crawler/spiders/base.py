@@ -51,10 +51,10 @@ class FinewsSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        spider.base_url = settings.get("FINEWS_BASE_URL").rstrip("/")
+        spider.base_url = settings.get("FINEWS_BASE_URL", site.DEFAULT_BASE_URL).rstrip("/")
         spider.share_base_url = settings.get("FINEWS_SHARE_BASE_URL") or None
-        spider.follow_share = settings.getbool("FINEWS_FOLLOW_SHARE")
-        spider.share_timeout = settings.getfloat("FINEWS_SHARE_TIMEOUT")
+        spider.follow_share = settings.getbool("FINEWS_FOLLOW_SHARE", True)
+        spider.share_timeout = settings.getfloat("FINEWS_SHARE_TIMEOUT", 10.0)
         return spider
 
     # -- policy hooks for subclasses ---------------------------------------------------------
@@ -124,12 +124,7 @@ class FinewsSpider(scrapy.Spider):
     # -- callbacks ---------------------------------------------------------------------------
 
     def parse_listing(self, response: Response) -> Iterator[Request]:
-        """Read a listing page (category page, `/`, `/emnews/` or the feed) and follow it.
-
-        @url https://finews.withounder.com/category/shanghaifabu.html
-        @returns requests 1
-        @returns items 0 0
-        """
+        """Read a listing page (category page, `/`, `/emnews/` or the feed) and follow it."""
         self.crawler.stats.inc_value("finews/listing_pages")
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("finews/listing_not_text")
@@ -152,18 +147,15 @@ class FinewsSpider(scrapy.Spider):
                 yield self.listing_request(site.category_path(slug), category=slug)
 
     def parse_article(self, response: Response) -> Iterator[Any]:
-        """Parse one article page into an item; follow its share link and its category.
-
-        @url https://finews.withounder.com/shanghaifabu/2022/03/30/NW202203302328599218.html
-        @returns items 0 1
-        """
+        """Parse one article page into an item; follow its share link and its category."""
         stats = self.crawler.stats
         stats.inc_value("finews/pages")
         if not isinstance(response, TextResponse):
             stats.inc_value("finews/pages_not_text")
             yield self.unparsable(response, "not a text document")
             return
-        item = parse_article(response.text, response.url, response.meta.get("listing_categories"))
+        listing_categories = response.meta.get("listing_categories") or []
+        item = parse_article(response.text, response.url, listing_categories)
         if item is None:
             stats.inc_value("finews/pages_not_article")
             return
