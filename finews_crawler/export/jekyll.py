@@ -6,11 +6,15 @@ shows, GMT+8). Names are built from validated infoCodes only; a post without one
 `init.md`) keeps its name only if it is a plain `YYYY-MM-DD-<slug>.md`. Nothing is ever written
 outside the output directory.
 
-Lossless round trip: an imported post's exact text is kept in the record under
-`source_markdown` (post file name -> text). When the record still says what that post says (same
-title, same body text) the post is written back byte for byte; otherwise, and for articles that
-were crawled rather than imported, the post is generated from the record in the generator's latest
-format:
+Records: a page record of the store (`Repository.iter_article_pages`: the article with one page's
+own fields laid over it, and that page's slug under `category`) is one post; an article record
+(`iter_articles`) gives one post per category slug (`category_slugs`).
+
+Lossless round trip: an imported post's exact text travels as `source_markdown` (a page record's
+own post text, or {post file name: text} on an article record). When the record still says what
+that post says (same category, title and body text) the post is written back byte for byte;
+otherwise, and for articles that were crawled rather than imported, the post is generated from
+the record in the generator's latest format:
 
     ---
     layout: post
@@ -46,6 +50,7 @@ from urllib.parse import unquote, urlsplit
 from finews_crawler.parsing.html_text import squeeze
 from finews_crawler.parsing.post import (
     SITE_TZ,
+    SOURCE_FIELD,
     PostError,
     parse_post,
     post_item,
@@ -60,8 +65,6 @@ from finews_crawler.site import (
 
 logger = logging.getLogger(__name__)
 
-#: Record key holding the imported posts' exact text: {post file name: text}.
-SOURCE_FIELD = "source_markdown"
 EMNEWS = "emnews"
 EMNEWS_TAG = "东财滚动新闻"
 SHARE_BASE = "http://finews.zning.xyz"
@@ -90,9 +93,12 @@ class ExportCounts:
 def category_slugs(record: Mapping[str, Any]) -> list[str]:
     """The categories whose pages show the article, one slug per post (a slug may hold a space).
 
-    From the kept post sources first, then from the article's URLs (their category segments are
-    lower-cased, so the record's categories give back the case), else one slug per category.
+    A page record has its own (`category`). Otherwise: from the kept post sources, then from the
+    article's URLs (their category segments are lower-cased, so the record's categories give back
+    the case), else one slug per category.
     """
+    if isinstance(record.get("category"), str) and record["category"]:
+        return [record["category"]]
     categories = list(record.get("categories") or [])
     by_lower = {category.lower(): category for category in categories}
     slugs: list[str] = []
@@ -120,8 +126,9 @@ def post_file_name(record: Mapping[str, Any], category: str) -> str:
         if not isinstance(info_code, str) or not is_valid_info_code(info_code):
             raise ExportError(f"invalid infoCode {info_code!r}")
         stem = info_code[2:] if category == EMNEWS else info_code
-        for name in _sources(record):
-            match = INFO_CODE_NAME_RE.fullmatch(name)
+        # The name the post had (its date is the file name's, which the page date may not be).
+        for name in [*_sources(record), record.get("name")]:
+            match = INFO_CODE_NAME_RE.fullmatch(name) if isinstance(name, str) else None
             if match and match.group("stem") == stem:
                 return name
         return f"{_published(record):%Y-%m-%d}-{stem}.md"
@@ -234,10 +241,18 @@ def export_posts(
 
 
 def _sources(record: Mapping[str, Any]) -> dict[str, str]:
-    sources = record.get(SOURCE_FIELD) or {}
+    """{post file name: exact text} of the posts the record was imported from."""
+    sources = record.get(SOURCE_FIELD)
+    if isinstance(sources, str):  # a page record: its own post
+        name = record.get("name")
+        return {name: sources} if isinstance(name, str) else {}
     if not isinstance(sources, Mapping):
         return {}
-    return {name: text for name, text in sources.items() if isinstance(text, str)}
+    return {
+        name: text
+        for name, text in sources.items()
+        if isinstance(name, str) and isinstance(text, str)
+    }
 
 
 def _source_agrees(name: str, source: str, record: Mapping[str, Any], category: str) -> bool:

@@ -32,6 +32,8 @@ from finews_crawler.items import ArticleItem
 from finews_crawler.parsing.article import ArticlePageParser
 from finews_crawler.site import DEFAULT_BASE_URL, info_code_from_share_url, normalize_info_code
 
+#: The item field (and page record key) that carries a post's exact text, for lossless export.
+SOURCE_FIELD = "source_markdown"
 #: The site's time zone (`(GMT+8, Asia/Shanghai, CST)` on every page).
 SITE_TZ = timezone(timedelta(hours=8), "CST")
 #: Jekyll only reads `_posts` files named `YYYY-MM-DD-<slug>.<ext>`.
@@ -149,7 +151,7 @@ def post_item(post: Post) -> ArticleItem:
     url = article_path(categories, published, stem)
     page = ArticlePageParser(render_section(post), urljoin(DEFAULT_BASE_URL, url))
     share_url = page.share_url()
-    return ArticleItem(
+    item = ArticleItem(
         info_code=normalize_info_code(stem) or info_code_from_share_url(share_url or ""),
         url=url,
         name=post.name,
@@ -166,6 +168,9 @@ def post_item(post: Post) -> ArticleItem:
         stocks=page.stocks(),
         images=page.images(),
     )
+    if hasattr(item, SOURCE_FIELD):
+        setattr(item, SOURCE_FIELD, post.text)  # kept per page by the store: lossless export
+    return item
 
 
 def render_section(post: Post) -> str:
