@@ -22,6 +22,7 @@ from finews_crawler.items import ArticleItem
 from finews_crawler.parsing.article import parse_article
 from finews_crawler.parsing.html_text import element_text
 from finews_crawler.parsing.listing import parse_listing
+from pipelines.errors import page_quarantined
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class FinewsSpider(scrapy.Spider):
         return Request(
             self.url_for(path),
             callback=self.parse_listing,
+            errback=self.page_failed,
             priority=LISTING_PRIORITY,
             meta={"listing_category": category, **meta},
         )
@@ -118,6 +120,7 @@ class FinewsSpider(scrapy.Spider):
         return Request(
             self.url_for(path),
             callback=self.parse_article,
+            errback=self.page_failed,
             meta={"listing_categories": listing_category.split() if listing_category else []},
         )
 
@@ -177,6 +180,23 @@ class FinewsSpider(scrapy.Spider):
             title="",
             published_at=None,
             parse_error=reason,
+        )
+
+    def page_failed(self, failure: Failure) -> None:
+        """A listing or article page that failed after its retries: recorded with its reason.
+
+        It is not stored, so the next run requests it again.
+        """
+        response = getattr(failure.value, "response", None)
+        reason = f"http {response.status}" if response is not None else failure.type.__name__
+        self.crawler.stats.inc_value("finews/errors")
+        self.crawler.stats.inc_value(f"finews/fetch_failed/{reason}")
+        logger.warning("fetch failed: %s (%s)", failure.request.url, reason)
+        self.crawler.signals.send_catch_log(
+            page_quarantined,
+            url=urlsplit(failure.request.url).path,
+            reason=f"fetch failed: {reason}",
+            excerpt=str(failure.value)[:500],
         )
 
     # -- share links -------------------------------------------------------------------------
