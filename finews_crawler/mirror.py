@@ -1,0 +1,762 @@
+"""A local HTTP server that serves a folder as the finews site, with faults on demand.
+
+Everything the project is tested, demoed and benchmarked against runs through this server: it
+serves a folder (the bundled `tests/fixtures/site`, a grown bench mirror, a hostile site) on
+127.0.0.1 the way the live static host (GitHub Pages) does:
+
+- percent-decoded paths (file names may hold a space), `/dir/` -> `dir/index.html`, `/dir` -> 301
+  to `/dir/`, `/name` -> `name.html`; `404.html` with status 404 for a missing path; GET and HEAD;
+  HTTP/1.1 keep-alive;
+- `Content-Type: text/html; charset=utf-8` for HTML (plain `text/html` when the file is not
+  valid UTF-8, so a page's own `<meta>` decides its encoding), `application/atom+xml` for
+  `feed.xml`;
+- never anything outside the root: `..` segments (also percent-encoded, `%2F..%2F`), dot files
+  and symlinks that leave the root answer 404.
+
+The share page (`/html_News/NewsShare.html?infoCode=NW...`, a host that is gone) answers per
+`share_mode`: "missing" (404, the default), "ok" (a small page with the article's title and text
+when the root holds that infoCode, else a generic page), "hang" (no answer until `hang_seconds`,
+then the connection closes) or "refuse" (the connection closes at once).
+
+A `FaultPlan` makes a deterministic share of paths fail the way real hosts do (issue 5): 500, 502,
+503, 429 with Retry-After, a connection reset, a body cut short, a very slow answer, a redirect to
+itself and a redirect to another host. Faults are chosen per (path, attempt) from a seed: a chosen
+path fails its first `max_failures_per_path` attempts and then succeeds, so retries or a second
+run always get every page. Everything is bounded in time and `stop()` returns promptly.
+
+Use `serve()` in tests (see `tests/conftest.py`), or the command line::
+
+    python -m finews_crawler.mirror tests/fixtures/site --port 8000 --fail-ratio 0.2 --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import contextlib
+import hashlib
+import html
+import ipaddress
+import logging
+import mimetypes
+import re
+import signal
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from finews_crawler.site import SHARE_PATH, normalize_info_code
+
+logger = logging.getLogger(__name__)
+
+#: Upper bound for every deliberate delay (slow answers, hung share pages).
+MAX_DELAY_SECONDS = 60.0
+#: Bodies up to this size are read at once; larger files are streamed.
+_STREAM_THRESHOLD = 1 << 20
+_CHUNK = 256 * 1024
+_FALLBACK_404 = (
+    b'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="UTF-8"><title>404</title></head>'
+    b"<body><h2>404 \xe6\x89\xbe\xe4\xb8\x8d\xe5\x88\xb0\xe9\xa1\xb5\xe9\x9d\xa2 Page Not Found"
+    b"</h2></body></html>\n"
+)
+
+
+class FaultKind(StrEnum):
+    """The ways a request can fail (`FaultPlan.kinds`)."""
+
+    HTTP_500 = "500"
+    HTTP_502 = "502"
+    HTTP_503 = "503"
+    HTTP_429 = "429"  # with Retry-After
+    RESET = "reset"  # TCP RST, no answer
+    TRUNCATE = "truncate"  # Content-Length larger than the body sent, then close
+    SLOW = "slow"  # the right answer, after `slow_seconds`
+    REDIRECT_LOOP = "redirect_loop"  # 302 to the same URL
+    REDIRECT_OFFSITE = "redirect_offsite"  # 302 to another host
+
+
+ALL_FAULTS: tuple[FaultKind, ...] = tuple(FaultKind)
+
+
+class ShareMode(StrEnum):
+    """How the share page (`/html_News/NewsShare.html`) answers."""
+
+    MISSING = "missing"
+    OK = "ok"
+    HANG = "hang"
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """Which requests fail, and how: deterministic for a seed.
+
+    A path (with its query) is faulty with probability `ratio`; a faulty path fails its first
+    `max_failures_per_path` attempts (each with a kind drawn per attempt from `kinds`) and is
+    served normally from then on. A redirect to itself counts one attempt per hop, so a loop
+    lasts as long as the path's failures do. Paths in `exempt` never fail.
+    """
+
+    ratio: float = 0.2
+    seed: int = 0
+    kinds: tuple[FaultKind, ...] = ALL_FAULTS
+    max_failures_per_path: int = 1
+    slow_seconds: float = 3.0
+    retry_after: int = 1
+    offsite_origin: str = "http://example.invalid"
+    exempt: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.ratio <= 1.0:
+            raise ValueError(f"ratio must be within [0, 1], not {self.ratio}")
+        kinds = tuple(FaultKind(kind) for kind in self.kinds)
+        if not kinds:
+            raise ValueError("kinds must name at least one fault")
+        if self.max_failures_per_path < 1:
+            raise ValueError("max_failures_per_path must be at least 1")
+        if not 0.0 <= self.slow_seconds <= MAX_DELAY_SECONDS:
+            raise ValueError(f"slow_seconds must be within [0, {MAX_DELAY_SECONDS}]")
+        object.__setattr__(self, "kinds", kinds)
+        object.__setattr__(self, "exempt", frozenset(self.exempt))
+
+    def _unit(self, *parts: object) -> float:
+        text = "\x00".join(str(part) for part in (self.seed, *parts))
+        digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+        return int.from_bytes(digest, "big") / 2.0**64
+
+    def is_faulty(self, path: str) -> bool:
+        """Whether `path` (decoded path plus `?query`) fails at all under this plan."""
+        return path not in self.exempt and self._unit("path", path) < self.ratio
+
+    def fault_for(self, path: str, attempt: int) -> FaultKind | None:
+        """The fault for the `attempt`-th request (1-based) of `path`, or None to serve it."""
+        if attempt > self.max_failures_per_path or not self.is_faulty(path):
+            return None
+        index = int(self._unit("kind", path, attempt) * len(self.kinds))
+        return self.kinds[min(index, len(self.kinds) - 1)]
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request the server answered (or failed on purpose)."""
+
+    method: str
+    path: str  # percent-decoded path, plus `?query` when there is one
+    status: int | None  # None when no HTTP answer was sent (reset, refuse, hang)
+    fault: str | None
+    time: float
+
+
+class RequestLog:
+    """Thread-safe log of the requests a server received, for assertions in tests."""
+
+    def __init__(self, maxlen: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._records: deque[RequestRecord] = deque(maxlen=maxlen)
+
+    def record(self, method: str, path: str, status: int | None, fault: str | None) -> None:
+        entry = RequestRecord(method, path, status, fault, time.time())
+        with self._lock:
+            self._records.append(entry)
+
+    def records(self) -> list[RequestRecord]:
+        """A snapshot of every record, oldest first."""
+        with self._lock:
+            return list(self._records)
+
+    def counter(self, method: str | None = None) -> Counter[tuple[str, str]]:
+        """How many times each (method, path) was requested."""
+        return Counter(
+            (r.method, r.path) for r in self.records() if method is None or r.method == method
+        )
+
+    def count(self, path: str, method: str | None = None) -> int:
+        """How many times `path` (decoded, with `?query` if any) was requested."""
+        bare, mark, query = path.partition("?")
+        path = unquote(bare) + mark + query
+        return sum(
+            1 for r in self.records() if r.path == path and (method is None or r.method == method)
+        )
+
+    def paths(self, method: str | None = None) -> set[str]:
+        return {r.path for r in self.records() if method is None or r.method == method}
+
+    def faults(self) -> list[RequestRecord]:
+        return [r for r in self.records() if r.fault]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._records)
+
+    def __iter__(self) -> Iterator[RequestRecord]:
+        return iter(self.records())
+
+
+@dataclass
+class _Response:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    file: Path | None = None  # streamed instead of `body`
+    length: int = 0
+
+
+_SECTION_RE = re.compile(r"<section>(.*?)</section>", re.S)
+_H1_RE = re.compile(r"<h1>(.*?)</h1>", re.S)
+_LINK_P_RE = re.compile(
+    r"<p><a href=\"[^\"]*NewsShare[^\"]*\">.*?</p>|<p>(?:(?!</p>).)*?返回首页.*?</p>", re.S
+)
+_SMALL_RE = re.compile(r"<small>.*?</small>", re.S)
+_TAG_RE = re.compile(r"<[^>]+>")
+_CODE_STEM_RE = re.compile(r"^(?:NW)?\d{18}$")
+
+
+class MirrorServer:
+    """A running mirror: `.url`, `.requests`, `.stop()`; a context manager. See `serve()`."""
+
+    def __init__(
+        self,
+        root: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        share_mode: ShareMode | str = ShareMode.MISSING,
+        faults: FaultPlan | None = None,
+        hang_seconds: float = 30.0,
+        max_log: int | None = None,
+    ) -> None:
+        self.root = Path(root).resolve(strict=True)
+        if not self.root.is_dir():
+            raise NotADirectoryError(self.root)
+        self.host = _loopback_host(host)
+        self.share_mode = ShareMode(share_mode)
+        self.faults = faults
+        if not 0.0 <= hang_seconds <= MAX_DELAY_SECONDS:
+            raise ValueError(f"hang_seconds must be within [0, {MAX_DELAY_SECONDS}]")
+        self.hang_seconds = hang_seconds
+        self.requests = RequestLog(maxlen=max_log)
+        self._attempts: Counter[str] = Counter()
+        self._attempts_lock = threading.Lock()
+        self._utf8_cache: dict[tuple[str, int, int], bool] = {}
+        self._code_index: dict[str, Path] | None = None
+        self._index_lock = threading.Lock()
+        self.stopping = threading.Event()
+        self._httpd = _HTTPServer((self.host, port), self)
+        self.port: int = self._httpd.server_address[1]
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def url_for(self, path: str) -> str:
+        """Absolute URL of a site path, percent-encoding what needs it (spaces)."""
+        parts = urlsplit(path)
+        quoted = quote(parts.path, safe="/%:@!$&'()*+,;=-._~")
+        return self.url + quoted + (f"?{parts.query}" if parts.query else "")
+
+    def start(self) -> Self:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name=f"mirror:{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+            logger.info("Serving %s at %s", self.root, self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, wake every sleeping handler and drop open connections."""
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+        self._httpd.server_close()
+        self._httpd.close_connections()
+        logger.info("Stopped the mirror at %s", self.url)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- faults ---------------------------------------------------------------------------
+
+    def next_fault(self, key: str) -> FaultKind | None:
+        plan = self.faults
+        if plan is None or not plan.is_faulty(key):
+            return None
+        with self._attempts_lock:
+            self._attempts[key] += 1
+            attempt = self._attempts[key]
+        return plan.fault_for(key, attempt)
+
+    def attempts(self, path: str) -> int:
+        """How many requests of a faulty path were counted so far."""
+        with self._attempts_lock:
+            return self._attempts[unquote(path)]
+
+    def reset_attempts(self) -> None:
+        """Forget past attempts: every faulty path fails again (a restarted flaky host)."""
+        with self._attempts_lock:
+            self._attempts.clear()
+
+    # --- files ----------------------------------------------------------------------------
+
+    def resolve(self, decoded_path: str) -> tuple[Path | None, bool]:
+        """(file to serve or None, whether to redirect to the path plus `/`)."""
+        if "\x00" in decoded_path or "\\" in decoded_path or not decoded_path.startswith("/"):
+            return None, False
+        segments = [s for s in decoded_path.split("/") if s]
+        if any(s.startswith(".") for s in segments):  # `..`, `.`, dot files
+            return None, False
+        try:
+            target = self.root.joinpath(*segments).resolve()
+        except (OSError, RuntimeError, ValueError):
+            return None, False
+        if not target.is_relative_to(self.root):
+            return None, False
+        if target.is_dir():
+            if not decoded_path.endswith("/"):
+                return None, True
+            target = self._inside(target / "index.html")
+        elif decoded_path.endswith("/"):
+            return None, False  # a file is not a folder
+        elif not target.is_file():
+            target = self._inside(target.with_name(target.name + ".html"))  # `/name` -> name.html
+        if target is not None and target.is_file():
+            return target, False
+        return None, False
+
+    def _inside(self, path: Path) -> Path | None:
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError):
+            return None
+        return resolved if resolved.is_relative_to(self.root) else None
+
+    def is_utf8(self, path: Path, size: int, mtime_ns: int) -> bool:
+        key = (str(path), size, mtime_ns)
+        cached = self._utf8_cache.get(key)
+        if cached is None:
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            try:
+                with path.open("rb") as handle:
+                    while chunk := handle.read(_CHUNK):
+                        decoder.decode(chunk)
+                    decoder.decode(b"", final=True)
+                cached = True
+            except UnicodeDecodeError:
+                cached = False
+            self._utf8_cache[key] = cached
+        return cached
+
+    def find_article(self, info_code: str) -> Path | None:
+        """A page of the root whose file stem is this infoCode (NW... or the bare digits)."""
+        with self._index_lock:
+            if self._code_index is None:
+                index: dict[str, Path] = {}
+                for page in sorted(self.root.rglob("*.html")):
+                    if _CODE_STEM_RE.match(page.stem):
+                        code = normalize_info_code(page.stem)
+                        # Prefer the media page (NW...), which carries the share link.
+                        if code and (code not in index or page.stem.startswith("NW")):
+                            index[code] = page
+                self._code_index = index
+            return self._code_index.get(info_code)
+
+
+def _loopback_host(host: str) -> str:
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"the mirror binds to loopback addresses only, not {host!r}") from None
+    if not address.is_loopback or address.version != 4:
+        raise ValueError(f"the mirror binds to IPv4 loopback addresses only, not {host!r}")
+    return host
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], mirror: MirrorServer) -> None:
+        self.mirror = mirror
+        self._connections: set[socket.socket] = set()
+        self._reset: set[int] = set()
+        self._lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks the host name up (getfqdn); not needed on loopback.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+    def process_request_thread(self, request, client_address) -> None:  # type: ignore[override]
+        with self._lock:
+            self._connections.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._lock:
+                self._connections.discard(request)
+
+    def mark_reset(self, request: socket.socket) -> None:
+        """Close this connection with a RST instead of a FIN once the handler returns."""
+        request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with self._lock:
+            self._reset.add(id(request))
+
+    def shutdown_request(self, request) -> None:  # type: ignore[override]
+        with self._lock:
+            reset = id(request) in self._reset
+            self._reset.discard(id(request))
+        if reset:
+            self.close_request(request)  # no shutdown(SHUT_WR): SO_LINGER 0 makes close a RST
+        else:
+            super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request, client_address) -> None:  # type: ignore[override]
+        if sys.exc_info()[0] in (ConnectionResetError, BrokenPipeError, TimeoutError):
+            return
+        logger.exception("Mirror error while serving %s", client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    protocol_version = "HTTP/1.1"
+    server_version = "finews-mirror/1.0"
+    sys_version = ""
+    disable_nagle_algorithm = True
+    timeout = 30  # an idle keep-alive connection is dropped after this many seconds
+
+    def do_GET(self) -> None:
+        self._handle(head=False)
+
+    def do_HEAD(self) -> None:
+        self._handle(head=True)
+
+    def log_message(self, format: str, *args: object) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+    # --- dispatch -------------------------------------------------------------------------
+
+    def _handle(self, *, head: bool) -> None:
+        mirror = self.server.mirror
+        target = urlsplit(self.path)
+        decoded = unquote(target.path)
+        key = decoded + (f"?{target.query}" if target.query else "")
+        fault = mirror.next_fault(key)
+        if fault is FaultKind.SLOW:
+            mirror.stopping.wait(mirror.faults.slow_seconds if mirror.faults else 0)
+        elif fault is not None:
+            status = self._fault(fault, target.path, target.query, decoded, head=head)
+            mirror.requests.record(self.command, key, status, fault.value)
+            return
+        if decoded == SHARE_PATH:
+            status = self._share(target.query, head=head)
+        else:
+            response = self._response(target.path, target.query, decoded)
+            self._send(response, head=head)
+            status = response.status
+        mirror.requests.record(self.command, key, status, fault.value if fault else None)
+
+    def _fault(
+        self, fault: FaultKind, raw: str, query: str, decoded: str, *, head: bool
+    ) -> int | None:
+        plan = self.server.mirror.faults
+        assert plan is not None
+        here = raw + (f"?{query}" if query else "")
+        if fault in (FaultKind.HTTP_500, FaultKind.HTTP_502, FaultKind.HTTP_503):
+            status = int(fault.value)
+            self._send(_text_response(status, f"{status} injected fault\n"), head=head)
+            return status
+        if fault is FaultKind.HTTP_429:
+            response = _text_response(429, "429 Too Many Requests\n")
+            response.headers.append(("Retry-After", str(plan.retry_after)))
+            self._send(response, head=head)
+            return 429
+        if fault is FaultKind.REDIRECT_LOOP:
+            origin = self.server.mirror.url
+            if self.headers.get("Host"):
+                origin = "http://" + self.headers["Host"]
+            self._send(_redirect(302, origin + here), head=head)
+            return 302
+        if fault is FaultKind.REDIRECT_OFFSITE:
+            self._send(_redirect(302, plan.offsite_origin.rstrip("/") + here), head=head)
+            return 302
+        if fault is FaultKind.RESET:
+            self.server.mark_reset(self.connection)
+            self.close_connection = True
+            return None
+        # TRUNCATE: the headers promise the whole page, half of it arrives, then the close.
+        response = self._response(raw, query, decoded)
+        self._send(response, head=head, truncate=True)
+        return response.status
+
+    # --- answers --------------------------------------------------------------------------
+
+    def _response(self, raw: str, query: str, decoded: str) -> _Response:
+        mirror = self.server.mirror
+        path, redirect = mirror.resolve(decoded)
+        if redirect:
+            return _redirect(301, raw + "/" + (f"?{query}" if query else ""))
+        if path is None:
+            return self._not_found()
+        return self._file_response(200, path)
+
+    def _file_response(self, status: int, path: Path) -> _Response:
+        stat = path.stat()
+        content_type = _content_type(path)
+        if _is_textual(content_type) and self.server.mirror.is_utf8(
+            path, stat.st_size, stat.st_mtime_ns
+        ):
+            content_type += "; charset=utf-8"
+        response = _Response(status, [("Content-Type", content_type)], length=stat.st_size)
+        if stat.st_size <= _STREAM_THRESHOLD:
+            response.body = path.read_bytes()
+            response.length = len(response.body)
+        else:
+            response.file = path
+        response.headers.append(("Last-Modified", self.date_time_string(int(stat.st_mtime))))
+        return response
+
+    def _not_found(self) -> _Response:
+        page = self.server.mirror._inside(self.server.mirror.root / "404.html")
+        if page is not None and page.is_file():
+            return self._file_response(404, page)
+        return _Response(404, [("Content-Type", "text/html; charset=utf-8")], _FALLBACK_404)
+
+    def _share(self, query: str, *, head: bool) -> int | None:
+        mirror = self.server.mirror
+        mode = mirror.share_mode
+        if mode is ShareMode.REFUSE:
+            self.close_connection = True
+            return None
+        if mode is ShareMode.HANG:
+            mirror.stopping.wait(mirror.hang_seconds)
+            self.close_connection = True
+            return None
+        if mode is ShareMode.MISSING:
+            response = self._not_found()
+        else:
+            codes = parse_qs(query).get("infoCode") or [""]
+            response = _share_page(mirror, normalize_info_code(codes[0]))
+        self._send(response, head=head)
+        return response.status
+
+    def _send(self, response: _Response, *, head: bool, truncate: bool = False) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(response.length))
+        if truncate:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self._headers_buffer.append(b"\r\n")  # end_headers() without the flush
+        try:
+            if head:
+                self.flush_headers()
+                return
+            send = response.length // 2 if truncate else response.length
+            if response.file is None:
+                self._headers_buffer.append(response.body[:send])
+                self.flush_headers()
+                return
+            self.flush_headers()
+            with response.file.open("rb") as handle:
+                while send > 0 and (chunk := handle.read(min(_CHUNK, send))):
+                    self.wfile.write(chunk)
+                    send -= len(chunk)
+        except OSError:  # the client went away (or the server is stopping)
+            self.close_connection = True
+
+
+def _text_response(status: int, text: str) -> _Response:
+    body = text.encode("utf-8")
+    return _Response(status, [("Content-Type", "text/plain; charset=utf-8")], body, None, len(body))
+
+
+def _redirect(status: int, location: str) -> _Response:
+    body = f'<a href="{html.escape(location)}">{html.escape(location)}</a>\n'.encode()
+    headers = [("Location", location), ("Content-Type", "text/html; charset=utf-8")]
+    return _Response(status, headers, body, None, len(body))
+
+
+def _content_type(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm"):
+        return "text/html"
+    if path.name in ("feed.xml", "atom.xml"):
+        return "application/atom+xml"
+    if suffix == ".xml":
+        return "application/xml"
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def _is_textual(content_type: str) -> bool:
+    return (
+        content_type.startswith("text/")
+        or content_type.endswith("xml")
+        or content_type
+        in (
+            "application/json",
+            "application/javascript",
+        )
+    )
+
+
+def _share_page(mirror: MirrorServer, info_code: str | None) -> _Response:
+    """What a working share host would say about the article: its title and text."""
+    page = mirror.find_article(info_code) if info_code else None
+    title, body = "金融消息", f"<p>{html.escape(info_code or '')} 资讯分享</p>"
+    if page is not None:
+        text = page.read_text(encoding="utf-8", errors="replace")
+        sections = _SECTION_RE.findall(text)
+        section = sections[-1] if sections else text
+        heading = _H1_RE.search(section)
+        if heading:
+            title = heading.group(1).strip()
+            section = section[heading.end() :]
+        body = _LINK_P_RE.sub("", _SMALL_RE.sub("", section)).strip()
+    plain_title = html.escape(html.unescape(_TAG_RE.sub("", title)).strip(), quote=False)
+    document = (
+        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{plain_title}</title>\n</head>\n<body>\n"
+        f'<div class="newsContent">\n<h1>{plain_title}</h1>\n'
+        f'<div id="ContentBody">\n{body}\n</div>\n</div>\n</body>\n</html>\n'
+    ).encode()
+    headers = [("Content-Type", "text/html; charset=utf-8")]
+    return _Response(200, headers, document, None, len(document))
+
+
+def serve(
+    root: Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    share_mode: ShareMode | str = ShareMode.MISSING,
+    faults: FaultPlan | None = None,
+    hang_seconds: float = 30.0,
+    max_log: int | None = None,
+) -> MirrorServer:
+    """Serve `root` on a loopback address in a background thread; returns the running server.
+
+    `port=0` picks a free port (read `.url`). Use it as a context manager, or call `.stop()`.
+    """
+    server = MirrorServer(
+        root,
+        host,
+        port,
+        share_mode=share_mode,
+        faults=faults,
+        hang_seconds=hang_seconds,
+        max_log=max_log,
+    )
+    return server.start()
+
+
+def parse_kinds(text: str) -> tuple[FaultKind, ...]:
+    """`"500,reset,slow"` -> fault kinds; `"all"` or empty -> every kind."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names or names == ["all"]:
+        return ALL_FAULTS
+    return tuple(FaultKind(name) for name in names)
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m finews_crawler.mirror",
+        description="Serve a folder as the finews site on 127.0.0.1 until killed.",
+    )
+    parser.add_argument("root", type=Path, help="folder served as the site root")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument("--share-mode", choices=[m.value for m in ShareMode], default="missing")
+    parser.add_argument("--hang-seconds", type=float, default=30.0)
+    parser.add_argument("--fail-ratio", type=float, default=0.0, help="share of failing paths")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--fault-kinds", default="all", help="comma-separated: " + ",".join(ALL_FAULTS)
+    )
+    parser.add_argument("--max-failures", type=int, default=1, help="failed attempts per path")
+    parser.add_argument("--slow-seconds", type=float, default=3.0)
+    parser.add_argument("--log-level", default="WARNING")
+    args = parser.parse_args(None if argv is None else list(argv))
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s: %(message)s")
+
+    faults = None
+    if args.fail_ratio > 0:
+        faults = FaultPlan(
+            ratio=args.fail_ratio,
+            seed=args.seed,
+            kinds=parse_kinds(args.fault_kinds),
+            max_failures_per_path=args.max_failures,
+            slow_seconds=args.slow_seconds,
+        )
+    server = serve(
+        args.root,
+        args.host,
+        args.port,
+        share_mode=args.share_mode,
+        faults=faults,
+        hang_seconds=args.hang_seconds,
+        max_log=10_000,
+    )
+    done = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print(server.url, flush=True)
+    try:
+        while not done.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
