@@ -411,6 +411,11 @@ class Repository:
             codes = session.scalars(select(Article.info_code).where(Article.info_code.is_not(None)))
             return {code for code in codes if code}
 
+    def stored_page_paths(self) -> set[str]:
+        """The path of every stored article page (a rerun does not fetch them again)."""
+        with self._read_session() as session:
+            return set(session.scalars(select(ArticlePage.path)))
+
     def article_count(self) -> int:
         with self._read_session() as session:
             return session.scalar(select(func.count()).select_from(Article)) or 0
