@@ -1,0 +1,155 @@
+"""`finews export`: stored articles out, as JSON Lines (the dataset) or Jekyll posts (the site).
+
+    finews export --format jsonl|jekyll [--database-url URL] [--output PATH] [--since DATE]
+                  [--until DATE] [--category SLUG] [--info-code CODE]
+                  [--partition day|category] [--gzip] [--since-last]
+
+JSONL (`export.jsonl`): one article per line; `--output -` (the default) is stdout, a file is
+written atomically, `--partition` writes one file per day or category into the `--output`
+directory, `--gzip` compresses, `--since-last` exports only what changed since the previous
+export to the same path. Jekyll (`export.jekyll`): one post per article and category into the
+`--output` directory. Dates: `--since` is inclusive; `--until` is exclusive for a date-time and
+takes the whole day for a date (`--until 2021-12-08` includes that day). A date without an offset
+is the site's (+08:00).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from finews_crawler.export.jekyll import export_posts
+from finews_crawler.export.jsonl import PARTITIONS, STDOUT, ExportState, Progress, write_jsonl
+from finews_crawler.site import normalize_info_code
+
+FORMATS = ("jsonl", "jekyll")
+
+
+def _date_arg(value: str) -> str:
+    """A date or ISO date-time (checked here, passed on as given)."""
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date (YYYY-MM-DD) or ISO date-time"
+        ) from None
+    return value
+
+
+def _info_code_arg(value: str) -> str:
+    code = normalize_info_code(value)
+    if code is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an infoCode (NW + 18 digits)")
+    return code
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS, default="jsonl", help="default: jsonl")
+    parser.add_argument(
+        "--output",
+        default=None,
+        metavar="PATH",
+        help="file (jsonl; '-' = stdout, the default) or directory (jekyll, partitions)",
+    )
+    parser.add_argument("--since", type=_date_arg, metavar="DATE", help="published on or after")
+    parser.add_argument(
+        "--until", type=_date_arg, metavar="DATE", help="published before (a date: through it)"
+    )
+    parser.add_argument("--category", metavar="SLUG", help="only this category's articles")
+    parser.add_argument("--info-code", type=_info_code_arg, metavar="CODE", help="one article")
+    parser.add_argument("--partition", choices=PARTITIONS, help="jsonl: one file per day/category")
+    parser.add_argument("--gzip", action="store_true", help="jsonl: gzip the output")
+    parser.add_argument(
+        "--since-last",
+        action="store_true",
+        help="only what changed since the last export to the same --output",
+    )
+
+
+def until_bound(value: str | None) -> str | None:
+    """`--until` as the repository's exclusive bound: a bare date means the end of that day."""
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return value  # a date-time: exclusive as given
+    return (day + timedelta(days=1)).isoformat()
+
+
+def _check(args: argparse.Namespace) -> str | None:
+    """Why the arguments do not go together, or None."""
+    output = args.output
+    if args.format == "jekyll":
+        if not output or output == STDOUT:
+            return "--format jekyll needs --output DIRECTORY"
+        if args.partition or args.gzip:
+            return "--partition and --gzip are for --format jsonl"
+    if args.partition and (not output or output == STDOUT):
+        return "--partition needs --output DIRECTORY"
+    if args.since_last and (not output or output == STDOUT):
+        return "--since-last needs --output PATH (the state is kept per output path)"
+    return None
+
+
+def _records(repo: Any, method: str, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    iterate = getattr(repo, method, None) or repo.iter_articles
+    yield from iterate(**filters)
+
+
+def run(args: argparse.Namespace) -> int:
+    from finews_crawler.store.repository import Repository
+
+    problem = _check(args)
+    if problem:
+        print(f"finews export: {problem}", file=sys.stderr)
+        return 2
+    output = args.output or STDOUT
+    started = datetime.now(UTC)
+    state = ExportState(output) if args.since_last else None
+    filters: dict[str, Any] = {
+        "since": args.since,
+        "until": until_bound(args.until),
+        "category": args.category,
+        "info_code": args.info_code,
+        "changed_after": state.last_export() if state else None,
+    }
+    unfiltered = not any(filters.values())
+    with Repository(args.database_url) as repo:
+        total = repo.article_count() if unfiltered and args.format == "jsonl" else None
+        progress = Progress(total=total)
+        try:
+            if args.format == "jsonl":
+                written = write_jsonl(
+                    _records(repo, "iter_articles", filters),
+                    output,
+                    compress=args.gzip,
+                    partition=args.partition,
+                    progress=progress,
+                )
+                count = progress.count
+                summary = f"exported {count} articles to " + (
+                    ", ".join(written) if len(written) <= 3 else f"{len(written)} files in {output}"
+                )
+                status = 0
+            else:
+                counts = export_posts(
+                    _records(repo, "iter_article_pages", filters),
+                    output,
+                    category=args.category,
+                    progress=progress,
+                )
+                summary = f"exported {counts.written} posts to {output}"
+                if counts.skipped:
+                    summary += f"; {counts.skipped} skipped (see the log)"
+                # Some posts could not be named: fail only if nothing at all was written.
+                status = 1 if counts.skipped and not counts.written else 0
+        finally:
+            progress.close()
+    if state is not None:
+        state.save(started)
+    print(summary, file=sys.stderr if output == STDOUT else sys.stdout)
+    return status
