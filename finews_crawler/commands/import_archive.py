@@ -58,7 +58,10 @@ def import_posts(paths: Iterable[str | Path], database_url: str | None = None) -
     overrides = {"FINEWS_DATABASE_URL": database_url} if database_url else {}
     result = ImportResult()
     with OfflinePipelines(project_settings(overrides)) as pipelines:
+        # An archive import fetches nothing: each post read is a page of the archive.
+        pipelines.stats.set_value("finews/offline", True)
         for path in find_posts(paths):
+            pipelines.stats.inc_value("finews/import/posts")
             try:
                 item = read_post(path)
             except (PostError, OSError) as exc:
@@ -70,6 +73,7 @@ def import_posts(paths: Iterable[str | Path], database_url: str | None = None) -
                     page_quarantined, url=str(path), reason=reason, excerpt=_excerpt(path)
                 )
                 continue
+            pipelines.stats.inc_value("finews/pages")
             outcome = pipelines.process(item)
             if outcome.error is not None:
                 result.failed += 1
