@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from finews_crawler.offline import OfflinePipelines, project_settings
 from finews_crawler.parsing.post import PostError, read_post
@@ -53,9 +54,18 @@ def find_posts(paths: Iterable[str | Path]) -> Iterator[Path]:
                 yield post
 
 
-def import_posts(paths: Iterable[str | Path], database_url: str | None = None) -> ImportResult:
-    """Import posts through the pipelines into the store at `database_url`."""
-    overrides = {"FINEWS_DATABASE_URL": database_url} if database_url else {}
+def import_posts(
+    paths: Iterable[str | Path],
+    database_url: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> ImportResult:
+    """Import posts through the pipelines into the store at `database_url`.
+
+    `settings` override project settings (as `-s NAME=value` would for a crawl).
+    """
+    overrides = dict(settings or {})
+    if database_url:
+        overrides["FINEWS_DATABASE_URL"] = database_url
     result = ImportResult()
     with OfflinePipelines(project_settings(overrides)) as pipelines:
         # An archive import fetches nothing: each post read is a page of the archive.

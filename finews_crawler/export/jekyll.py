@@ -115,7 +115,11 @@ def category_slugs(record: Mapping[str, Any]) -> list[str]:
             slugs.append(" ".join(by_lower.get(word.lower(), word) for word in words))
     if not slugs:
         slugs = categories
-    return [slug for i, slug in enumerate(slugs) if slug and slug not in slugs[:i]]
+    unique: dict[str, str] = {}  # URLs are lower-cased: the first spelling wins
+    for slug in slugs:
+        if slug:
+            unique.setdefault(slug.lower(), slug)
+    return list(unique.values())
 
 
 def post_file_name(record: Mapping[str, Any], category: str) -> str:
