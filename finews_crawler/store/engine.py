@@ -37,14 +37,12 @@ WRITE_OPTION = "finews_write"
 def normalize_url(url: str | URL) -> URL:
     """The URL SQLAlchemy should use: `postgresql://` and `postgres://` run on psycopg 3."""
     parsed = make_url(url) if isinstance(url, str) else url
-    backend = parsed.get_backend_name()
-    driver = parsed.get_driver_name()
+    backend, _, driver = parsed.drivername.partition("+")
     if backend in ("postgresql", "postgres"):
-        if "+" not in parsed.drivername or driver in ("psycopg2", "psycopg2cffi", "pg8000"):
-            if "+" in parsed.drivername:
-                logger.info("Using psycopg 3 instead of %s for PostgreSQL", driver)
-            parsed = parsed.set(drivername="postgresql+psycopg")
-    elif backend != "sqlite":
+        if driver and driver != "psycopg":
+            logger.info("Using psycopg 3 instead of %s for PostgreSQL", driver)
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend != "sqlite":
         raise ValueError(f"Unsupported database (only SQLite and PostgreSQL): {mask_url(parsed)}")
     return parsed
 

@@ -429,6 +429,11 @@ class ArticleState:
             )
             return True
         known.last_seen_at = now
+        if known.content_hash == page.content_hash:
+            # Same content: keep the stored rendering of it (whitespace is not a change).
+            for name in ("title", "published_at"):
+                if name in known.data:
+                    data[name] = known.data[name]
         if (known.name, known.category, known.content_hash, known.data) == (
             page.name,
             page.category,
