@@ -78,7 +78,6 @@ def import_posts(
                 reason = exc.reason if isinstance(exc, PostError) else str(exc)
                 result.unreadable.append((str(path), reason))
                 print(f"{path}: {reason}", file=sys.stderr)
-                pipelines.stats.inc_value("finews/quarantined")
                 pipelines.send(
                     page_quarantined, url=str(path), reason=reason, excerpt=_excerpt(path)
                 )
