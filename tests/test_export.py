@@ -11,7 +11,7 @@ import io
 import json
 import os
 from collections import defaultdict
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,6 @@ from finews_crawler.export.jekyll import (
     render_post,
     write_post,
 )
-from finews_crawler.items import ArticleItem
 from finews_crawler.parsing.html_text import squeeze
 from finews_crawler.parsing.post import SOURCE_FIELD, parse_post, split_post
 
@@ -501,9 +500,17 @@ def test_bad_dates_and_codes_refused(capsys) -> None:
             finews("export", *argv)
 
 
+def store_keeps_source() -> bool:
+    """Does the store keep a page's `source_markdown` (needed for byte-exact round trips)?"""
+    from finews_crawler.store.merge import PageRecord
+
+    item = asdict(parse_post(SEED_NAME, read(SEED)))
+    return SOURCE_FIELD in PageRecord.from_item(item).page_data()
+
+
 @pytest.mark.xfail(
-    SOURCE_FIELD not in {f.name for f in fields(ArticleItem)},
-    reason="ArticleItem has no source_markdown field yet, so the store cannot keep a post's text",
+    not store_keeps_source(),
+    reason="the store does not keep source_markdown with the page yet",
     strict=True,
 )
 def test_seed_post_round_trips_through_the_store(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ def test_post_reads_like_its_rendered_page(path: Path) -> None:
         page.read_text("utf-8"), "https://finews.withounder.com" + quote(item["url"])
     )
     assert crawled is not None
+    assert item.pop("source_markdown") == path.read_bytes().decode("utf-8")
     assert item == asdict(crawled)
 
 

@@ -32,7 +32,7 @@ from finews_crawler.items import ArticleItem
 from finews_crawler.parsing.article import ArticlePageParser
 from finews_crawler.site import DEFAULT_BASE_URL, info_code_from_share_url, normalize_info_code
 
-#: The item field (and page record key) that carries a post's exact text, for lossless export.
+#: The item field (and page record key) that carries a post's exact text (`PostItem`).
 SOURCE_FIELD = "source_markdown"
 #: The site's time zone (`(GMT+8, Asia/Shanghai, CST)` on every page).
 SITE_TZ = timezone(timedelta(hours=8), "CST")
@@ -63,6 +63,17 @@ class PostError(ValueError):
         super().__init__(f"{file_name}: {reason}")
         self.file_name = file_name
         self.reason = reason
+
+
+@dataclass
+class PostItem(ArticleItem):
+    """An ArticleItem read from a post, with the post's exact text.
+
+    The store keeps `source_markdown` with the page, so that the Jekyll export can give the post
+    back byte for byte (see `export.jekyll`). Crawled items do not have it.
+    """
+
+    source_markdown: str | None = None
 
 
 @dataclass
@@ -102,7 +113,7 @@ class Post:
         return "".join(text for _, text in self.segments[first : last + 1])
 
 
-def read_post(path: str | Path) -> ArticleItem:
+def read_post(path: str | Path) -> PostItem:
     """Read one post file (bytes kept as they are: CRLF survives)."""
     path = Path(path)
     try:
@@ -112,7 +123,7 @@ def read_post(path: str | Path) -> ArticleItem:
     return parse_post(path.name, text)
 
 
-def parse_post(file_name: str, text: str) -> ArticleItem:
+def parse_post(file_name: str, text: str) -> PostItem:
     """The record a crawl of the rendered page would give (see the module docstring)."""
     return post_item(split_post(file_name, text))
 
@@ -138,7 +149,7 @@ def split_post(file_name: str, text: str) -> Post:
     return post
 
 
-def post_item(post: Post) -> ArticleItem:
+def post_item(post: Post) -> PostItem:
     """The ArticleItem of a split post.
 
     Front matter fields come from the post; everything read from the body (digest, media, links,
@@ -151,7 +162,7 @@ def post_item(post: Post) -> ArticleItem:
     url = article_path(categories, published, stem)
     page = ArticlePageParser(render_section(post), urljoin(DEFAULT_BASE_URL, url))
     share_url = page.share_url()
-    item = ArticleItem(
+    return PostItem(
         info_code=normalize_info_code(stem) or info_code_from_share_url(share_url or ""),
         url=url,
         name=post.name,
@@ -167,10 +178,8 @@ def post_item(post: Post) -> ArticleItem:
         upstream_url=page.upstream_url(),
         stocks=page.stocks(),
         images=page.images(),
+        source_markdown=post.text,
     )
-    if hasattr(item, SOURCE_FIELD):
-        setattr(item, SOURCE_FIELD, post.text)  # kept per page by the store: lossless export
-    return item
 
 
 def render_section(post: Post) -> str:
