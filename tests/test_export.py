@@ -477,6 +477,12 @@ def test_jekyll_export_of_one_category(
                   "--output", str(output), "--category", "shanghaifabu") == 0  # fmt: skip
     names = sorted(p.name for p in output.iterdir())
     assert names == sorted(n for n in POSTS if "shanghaifabu" in read(POSTS[n]).split("---")[1])
+    output = tmp_path / "by-word"
+    assert finews("export", "--format", "jekyll", "--database-url", corpus_db,
+                  "--output", str(output), "--category", "21caijingAPP") == 0  # fmt: skip
+    names = sorted(p.name for p in output.iterdir())
+    assert names == sorted(n for n in POSTS if "21caijingAPP" in read(POSTS[n]).split("---")[1])
+    assert len(names) == 3
 
 
 @pytest.mark.parametrize(

@@ -220,12 +220,15 @@ def export_posts(
     category: str | None = None,
     progress: Any = None,
 ) -> ExportCounts:
-    """One post per article and category (only `category` when given) into `output_dir`."""
+    """One post per article and category into `output_dir`.
+
+    With `category`, only the posts of that category: its slug, or a slug holding it as a word
+    (`21caijingAPP` selects `21shijijingjibaodao 21caijingAPP`).
+    """
     counts = ExportCounts()
     for record in records:
-        slugs = category_slugs(record)
-        for slug in [category] if category else slugs:
-            if slug not in slugs:
+        for slug in category_slugs(record):
+            if category and category != slug and category not in slug.split():
                 continue
             try:
                 name, text = render_post(record, slug)
