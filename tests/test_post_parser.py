@@ -57,6 +57,13 @@ def test_split_keeps_every_byte(path: Path) -> None:
     assert split_post(path.name, text).text == text
 
 
+def test_byte_order_mark_is_kept() -> None:
+    text = "\ufeff" + (FIXTURES / "seed-post.md").read_bytes().decode("utf-8")
+    post = split_post("2022-03-30-NW202203302328599218.md", text)
+    assert post.text == text
+    assert parse_post(post.name, text).title.startswith("上海举行")
+
+
 def test_broken_post_raises_post_error() -> None:
     path = FIXTURES / "posts" / "-202205262391921712.md"
     with pytest.raises(PostError) as caught:

@@ -1,4 +1,4 @@
-"""Jekyll posts (the site's Markdown sources) -> `ArticleItem`.
+"""Jekyll posts (the site's Markdown sources) -> `ArticleItem` (a `PostItem`).
 
 The site's archive (`old_post/` in the site's repository) holds the posts the generator wrote:
 YAML front matter, then the article body, the share or upstream link line and the back links.
@@ -13,8 +13,12 @@ as it is served" and "Markup worth knowing"):
 - `body_html` is the article HTML without the digest blockquote, the link line and the back links;
   `body_text` its text without the `（文章来源：…）` paragraph.
 
-Pure: no I/O besides `read_post`, no Scrapy. `split_post` also keeps every part of the post
-verbatim (`Post.segments`), which is what the Jekyll exporter needs for byte-exact round trips.
+The body is rendered the way Jekyll (kramdown) would render these posts and read by the page
+parser (`parsing.article`), so both paths share one definition of every body field.
+
+Pure: no I/O besides `read_post`, no Scrapy. `split_post` keeps every part of the post verbatim
+(`Post.segments`), and the item carries the post's exact text (`PostItem.source_markdown`): what
+the Jekyll exporter needs for byte-exact round trips.
 """
 
 from __future__ import annotations
@@ -94,24 +98,6 @@ class Post:
     def text(self) -> str:
         return self.front_matter + "".join(text for _, text in self.segments)
 
-    @property
-    def newline(self) -> str:
-        return "\r\n" if "\r\n" in self.front_matter else "\n"
-
-    def part(self, kind: str) -> str | None:
-        """The first segment of that kind, verbatim (None if the post has none)."""
-        return next((text for k, text in self.segments if k == kind), None)
-
-    @property
-    def body_markdown(self) -> str:
-        """The article Markdown: from the first to the last `body` segment, separators included."""
-        kinds = [kind for kind, _ in self.segments]
-        if "body" not in kinds:
-            return ""
-        first = kinds.index("body")
-        last = len(kinds) - 1 - kinds[::-1].index("body")
-        return "".join(text for _, text in self.segments[first : last + 1])
-
 
 def read_post(path: str | Path) -> PostItem:
     """Read one post file (bytes kept as they are: CRLF survives)."""
@@ -133,7 +119,8 @@ def split_post(file_name: str, text: str) -> Post:
     file_name = Path(file_name).name
     if not POST_NAME_RE.match(file_name):
         raise PostError(file_name, "no date in the file name (expected YYYY-MM-DD-<name>.md)")
-    text = text.removeprefix("\ufeff")
+    bom = "\ufeff" if text.startswith("\ufeff") else ""  # Jekyll skips it; the round trip keeps it
+    text = text[len(bom) :]
     match = FRONT_MATTER_RE.match(text)
     if not match:
         raise PostError(file_name, "no YAML front matter")
@@ -144,7 +131,7 @@ def split_post(file_name: str, text: str) -> Post:
         raise PostError(file_name, f"front matter is not valid YAML ({exc})") from None
     if not isinstance(data, dict):
         raise PostError(file_name, "front matter is not a mapping")
-    post = Post(file_name, match.group(0), data, _segments(text[match.end() :]))
+    post = Post(file_name, bom + match.group(0), data, _segments(text[match.end() :]))
     published_at(post)  # raises PostError for a date Jekyll would reject
     return post
 
