@@ -130,10 +130,15 @@ def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
+def clean_text(value: str) -> str:
+    """Text as every database keeps it: without NUL characters (PostgreSQL refuses them)."""
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
 def _str_or_none(value: Any) -> str | None:
     if value is None:
         return None
-    return value if isinstance(value, str) else str(value)
+    return clean_text(value if isinstance(value, str) else str(value))
 
 
 def _str_list(value: Any) -> list[str]:
@@ -141,14 +146,14 @@ def _str_list(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
-    return [str(v) for v in value if v is not None and v != ""]
+    return [clean_text(str(v)) for v in value if v is not None and v != ""]
 
 
 def _stocks(value: Any) -> list[dict[str, str]]:
     stocks = []
     for stock in value or []:
         if isinstance(stock, Mapping):
-            stocks.append({k: "" if v is None else str(v) for k, v in stock.items()})
+            stocks.append({str(k): _str_or_none(v) or "" for k, v in stock.items()})
     return stocks
 
 
@@ -183,7 +188,7 @@ class PageRecord:
         key = article_key(item)
         if key is None:
             raise ValueError("Item has neither an infoCode nor a URL")
-        path = page_path(item["url"])
+        path = clean_text(page_path(item["url"]))
         info_code = None if key.startswith("url:") else key
         title = _str_or_none(item.get("title")) or ""
         published_at = parse_published_at(item.get("published_at"))

@@ -32,6 +32,7 @@ from finews_crawler.store.merge import (
     ArticleState,
     PageRecord,
     PageState,
+    clean_text,
     format_timestamp,
     page_sort_key,
     parse_published_at,
@@ -598,9 +599,9 @@ class Repository:
     ) -> int:
         """Record a page or item that failed validation or storage; returns the entry id."""
         entry = QuarantineEntry(
-            url=(url or "")[:URL_MAX],
-            reason=(reason or "unknown")[:REASON_MAX],
-            excerpt=(excerpt or "")[:EXCERPT_MAX],
+            url=clean_text(url or "")[:URL_MAX],
+            reason=clean_text(reason or "unknown")[:REASON_MAX],
+            excerpt=clean_text(excerpt or "")[:EXCERPT_MAX],
             created_at=utcnow(),
             run_id=run_id,
         )
