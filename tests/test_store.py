@@ -470,3 +470,13 @@ def test_sql_is_bound_not_interpolated(repository: Repository) -> None:
     assert repository.get_article(SEED_CODE)["title"] == row["title"]
     with repository.engine.connect() as connection:
         assert connection.execute(text("SELECT COUNT(*) FROM articles")).scalar() == 1
+
+
+def test_imported_post_text_is_kept_with_its_page(repository: Repository) -> None:
+    source = "---\nlayout: post\n---\nbody\n"
+    imported = {**truth_row(MEDIA_SEED), "source_markdown": source}
+    repository.write_items([imported])
+    repository.write_items([truth_row(MEDIA_SEED)])  # a crawl of the same page: no post text
+    (page,) = list(repository.iter_article_pages(info_code=SEED_CODE))
+    assert page["source_markdown"] == source
+    assert "source_markdown" not in repository.get_article(SEED_CODE)

@@ -182,6 +182,8 @@ class PageRecord:
     share_title: str | None
     share_text: str | None
     content_hash: str
+    #: An imported post's exact text (`parsing.post.PostItem`), kept with the page.
+    source_markdown: str | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> PageRecord:
@@ -215,6 +217,7 @@ class PageRecord:
             share_title=_str_or_none(item.get("share_title")),
             share_text=_str_or_none(item.get("share_text")),
             content_hash=content_hash(title, published_at, body_text),
+            source_markdown=_str_or_none(item.get("source_markdown")),
         )
 
     @property
@@ -224,7 +227,7 @@ class PageRecord:
 
     def page_data(self) -> dict[str, Any]:
         """What this page itself shows, kept per page (Jekyll needs each page's own fields)."""
-        return {
+        data = {
             "name": self.name,
             "categories": list(self.categories),
             "tags": list(self.tags),
@@ -236,6 +239,9 @@ class PageRecord:
             "upstream_url": self.upstream_url,
             "share_status": self.share_status,
         }
+        if self.source_markdown is not None:
+            data["source_markdown"] = self.source_markdown
+        return data
 
 
 @dataclass
@@ -434,6 +440,8 @@ class ArticleState:
             )
             return True
         known.last_seen_at = now
+        if "source_markdown" in known.data and "source_markdown" not in data:
+            data["source_markdown"] = known.data["source_markdown"]  # a crawl keeps the import's
         if known.content_hash == page.content_hash:
             # Same content: keep the stored rendering of it (whitespace is not a change).
             for name in ("title", "published_at"):

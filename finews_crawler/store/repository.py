@@ -75,6 +75,9 @@ RUN_COUNTS = (
     "errors",
 )
 
+#: Page data passed on by iter_article_pages although articles do not have it.
+PAGE_ONLY = ("source_markdown",)
+
 Item = Mapping[str, Any] | Any
 DateLike = str | date | datetime | None
 
@@ -518,7 +521,8 @@ class Repository:
         `url` (the page path), `name`, `categories`, `tags`, `title`, `published_at`, `media`,
         `digest`, `share_url`, `upstream_url`, `share_status` as that page showed them; plus
         `category` (the page's slug), `article_url` (the primary page), `page_content_hash`,
-        `page_first_seen_at`, `page_last_seen_at`. With `category`, only that category's pages.
+        `page_first_seen_at`, `page_last_seen_at`, and `source_markdown` for a page imported from
+        a post (its exact text). With `category`, only that category's pages.
         """
         stmt = self._article_query(since, until, category, info_code, changed_after)
         stmt = stmt.options(selectinload(Article.pages))
@@ -536,7 +540,7 @@ class Repository:
                         continue
                     yield {
                         **record,
-                        **{k: v for k, v in data.items() if k in record},
+                        **{k: v for k, v in data.items() if k in record or k in PAGE_ONLY},
                         "url": page.path,
                         "name": page.name,
                         "category": page.category,
