@@ -13,12 +13,13 @@
   `DuplicateItem` (a later page of an article the feed already has: merged, not lost) and
   quarantines items dropped with `QuarantineItem`; `item_error` (a pipeline crashed on an item)
   and the `page_quarantined` signal quarantine too (see `pipelines.errors`).
-- At `spider_closed`: finishes the run with its outcome (finished, failed: the crawl did not
-  finish, no page was read, errors above FINEWS_MAX_ERROR_RATIO of the pages, or a health check
-  failed; interrupted: shut down by a signal), its counts from the crawler stats (`finews/pages`
-  + `finews/listing_pages`, `finews/new`, `updated`, `unchanged`, `merged`, `duplicate`,
-  `quarantined`, `errors`) and its stats, including field coverage (the share of items with each
-  field non-empty).
+- At `spider_closed`: finishes the run with its outcome, its counts from the crawler stats
+  (`finews/pages` + `finews/listing_pages`, `finews/new`, `updated`, `unchanged`, `merged`,
+  `duplicate`, `quarantined`, `errors`) and its stats, including field coverage (the share of
+  items with each field non-empty). Outcome: `interrupted` when shut down by a signal; `failed`
+  when the crawl did not finish, no page was fetched (unless `finews/offline`: an archive
+  import) or read, errors exceed FINEWS_MAX_ERROR_RATIO of the pages (default 0.2), or
+  `finews/run_health_failure` is set; else `finished`.
 
 Stats: finews/new, finews/updated, finews/unchanged, finews/merged (per item written),
 finews/store/batches, finews/store/retries, finews/spooled, finews/spool/replayed,
@@ -73,7 +74,7 @@ def run_outcome(
         return "interrupted", "shut down before the crawl finished"
     if reason != "finished":
         return "failed", f"the crawl did not finish ({reason})"
-    if not stats.get("downloader/response_count", 0):
+    if not stats.get("finews/offline") and not stats.get("downloader/response_count", 0):
         return "failed", "no page was fetched"
     pages = stats.get("finews/pages", 0) + stats.get("finews/listing_pages", 0)
     if not pages:

@@ -203,6 +203,8 @@ def test_run_outcome() -> None:
     assert run_outcome("closespider_errorcount", fetched, 0.2)[0] == "failed"
     assert run_outcome("finished", {}, 0.2) == ("failed", "no page was fetched")
     assert run_outcome("finished", {"downloader/response_count": 3}, 0.2)[0] == "failed"
+    imported = {"finews/offline": True, "finews/pages": 106}
+    assert run_outcome("finished", imported, 0.2) == ("finished", "")
     assert run_outcome("finished", {**fetched, "finews/errors": 2}, 0.2)[0] == "finished"
     assert run_outcome("finished", {**fetched, "finews/errors": 3}, 0.2)[0] == "failed"
     assert (
