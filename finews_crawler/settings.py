@@ -40,6 +40,9 @@ FINEWS_SPOOL_DIR = _env("FINEWS_SPOOL_DIR", "data/spool")
 FINEWS_FEED_UNIQUE = _env("FINEWS_FEED_UNIQUE", "true")
 #: Redis URL; when set, the scheduler and dupefilter are shared through scrapy-redis.
 FINEWS_REDIS_URL = _env("FINEWS_REDIS_URL", "")
+#: The add-on that reads FINEWS_REDIS_URL and, when set, shares the scheduler and dupefilter
+#: through scrapy-redis (finews_crawler/distributed.py; off when the URL is empty).
+ADDONS = {"finews_crawler.distributed.RedisFrontier": 0}
 
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,

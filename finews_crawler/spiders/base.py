@@ -47,6 +47,9 @@ class FinewsSpider(scrapy.Spider):
         self.run_id = run_id
         self.requested_articles: set[str] = set()
         self.stored_pages: frozenset[str] = frozenset()
+        #: The shared frontier of a run spread over several workers (FINEWS_REDIS_URL, see
+        #: `finews_crawler.distributed`), set when it opens; None in a crawl of one process.
+        self.frontier: Any = None
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
@@ -57,6 +60,14 @@ class FinewsSpider(scrapy.Spider):
         spider.follow_share = settings.getbool("FINEWS_FOLLOW_SHARE", True)
         spider.share_timeout = settings.getfloat("FINEWS_SHARE_TIMEOUT", 10.0)
         return spider
+
+    def others_busy(self) -> bool:
+        """Whether other workers of a shared run may still list pages (never in one process).
+
+        Ask before requesting what was held back until the crawl is idle: asking tells the
+        other workers that this one still holds requests, so they stay open for them.
+        """
+        return self.frontier is not None and self.frontier.others_busy()
 
     # -- policy hooks for subclasses ---------------------------------------------------------
 

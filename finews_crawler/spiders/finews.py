@@ -52,6 +52,8 @@ class SiteSpider(FinewsSpider):
     def request_deferred_articles(self) -> None:
         """On idle: request the articles that no category page listed."""
         pending = [path for path in self.deferred_articles if path not in self.requested_articles]
+        if pending and self.others_busy():
+            raise DontCloseSpider  # a shared run: other workers' category pages may list them
         self.deferred_articles.clear()
         requests = [r for path in pending if (r := self.article_request(path, None))]
         if not requests:
