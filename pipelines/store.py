@@ -126,18 +126,10 @@ class StorePipeline:
     # --- Scrapy component methods -----------------------------------------------------------
 
     def open_spider(self) -> None:
-        spider = self.crawler.spider
         self.repository = self._open_repository()
         if self.repository is None:
             return
-        run_key = getattr(spider, "run_id", None)
-        try:
-            self.run_id = self.repository.start_run(spider.name, str(run_key) if run_key else None)
-        except Exception:
-            logger.exception("Could not record the crawl run in %s", mask_url(self.database_url))
-            self.stats.inc_value("finews/errors")
-        else:
-            self.stats.set_value("finews/run_id", self.run_id)
+        self._start_run()
         self.replay_spool()
 
     def process_item(self, item: Any) -> Any:
@@ -210,6 +202,20 @@ class StorePipeline:
         if self.repository is not None:
             self.repository.close()
 
+    def _start_run(self) -> None:
+        """Record the crawl run (once the database is there)."""
+        if self.repository is None or self.run_id is not None:
+            return
+        spider = self.crawler.spider
+        run_key = getattr(spider, "run_id", None)
+        try:
+            self.run_id = self.repository.start_run(spider.name, str(run_key) if run_key else None)
+        except Exception:
+            logger.exception("Could not record the crawl run in %s", mask_url(self.database_url))
+            self.stats.inc_value("finews/errors")
+        else:
+            self.stats.set_value("finews/run_id", self.run_id)
+
     # --- buffering and writing -------------------------------------------------------------
 
     @staticmethod
@@ -242,9 +248,10 @@ class StorePipeline:
         """Write a batch: retried, split on bad data, spooled when the database stays away."""
         if self.repository is None:
             self.repository = self._open_repository()
-        if self.repository is None:
-            self._spool_items(batch)
-            return
+            if self.repository is None:
+                self._spool_items(batch)
+                return
+            self._start_run()
         try:
             self._write_with_retries(batch)
         except Exception as exc:

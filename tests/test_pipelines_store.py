@@ -312,6 +312,30 @@ def test_failed_writes_are_spooled_and_replayed(
         assert repository.write_items(truth_rows()[:25])["unchanged"] == 25
 
 
+def test_database_down_at_open(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.store as store_module
+
+    monkeypatch.setattr(store_module, "Repository", transient_failure)
+    settings = store_settings(database_url, tmp_path, FINEWS_STORE_RETRIES=1)
+    crawler = make_crawler(settings)
+    dedupe, store = open_pipelines(crawler)
+    assert store.repository is None and store.run_id is None
+    feed(crawler, dedupe, store, items()[:15])
+    close(crawler, store)
+    assert crawler.stats.get_value("finews/spooled") == 15
+    monkeypatch.undo()
+
+    crawler = make_crawler(settings)
+    _, store = open_pipelines(crawler)
+    close(crawler, store)
+    assert crawler.stats.get_value("finews/spool/replayed") == 15
+    with Repository(database_url) as repository:
+        assert len(repository.stored_page_paths()) == 15
+        assert len(repository.recent_runs()) == 1
+
+
 def test_sqlite_locked_by_another_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store_engine, "SQLITE_BUSY_TIMEOUT_MS", 50)
     path = tmp_path / "locked.sqlite3"
