@@ -47,6 +47,7 @@ class FinewsSpider(scrapy.Spider):
         self.run_id = run_id
         self.requested_articles: set[str] = set()
         self.stored_pages: frozenset[str] = frozenset()
+        self.stored_categories: frozenset[str] = frozenset()
         #: The shared frontier of a run spread over several workers (FINEWS_REDIS_URL, see
         #: `finews_crawler.distributed`), set when it opens; None in a crawl of one process.
         self.frontier: Any = None
@@ -95,23 +96,24 @@ class FinewsSpider(scrapy.Spider):
         )
 
     async def start(self) -> Any:
-        self.stored_pages = self.load_stored_pages()
+        self.load_stored_state()
         for path in self.start_paths():
             yield self.listing_request(path, category=self.category_of_listing(path))
 
-    def load_stored_pages(self) -> frozenset[str]:
-        """Article pages already stored: a cron rerun does not fetch them again."""
-        if self.refresh:
-            return frozenset()
+    def load_stored_state(self) -> None:
+        """What the database already holds: stored article pages are not fetched again (a cron
+        rerun costs only the listings), and the categories seen before are crawled again."""
         from finews_crawler.store.repository import Repository
 
         try:
-            paths = Repository(self.settings.get("FINEWS_DATABASE_URL")).stored_page_paths()
+            with Repository(self.settings.get("FINEWS_DATABASE_URL")) as repository:
+                self.stored_categories = frozenset(repository.stored_category_slugs())
+                if not self.refresh:
+                    self.stored_pages = frozenset(repository.stored_page_paths())
         except Exception:
-            logger.exception("could not read stored pages; fetching every article")
+            logger.exception("could not read the database; fetching every article")
             self.crawler.stats.inc_value("finews/errors")
-            return frozenset()
-        return frozenset(paths)
+        self.crawler.stats.set_value("finews/stored_pages_at_start", len(self.stored_pages))
 
     @staticmethod
     def category_of_listing(path: str) -> str | None:

@@ -14,6 +14,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Request
 
+from finews_crawler import site
 from finews_crawler.spiders.base import FinewsSpider
 
 START_PATHS = ("/", "/feed.xml", "/emnews/")
@@ -34,7 +35,13 @@ class SiteSpider(FinewsSpider):
         return spider
 
     def start_paths(self) -> Iterable[str]:
-        return START_PATHS
+        # Categories stored before are listed at once: on a rerun no article page leads to them.
+        categories = [
+            site.category_path(slug)
+            for slug in sorted(self.stored_categories)
+            if self.wants_category(slug)
+        ]
+        return [*START_PATHS, *categories]
 
     def wants_category(self, slug: str) -> bool:
         if slug in self.seen_categories:

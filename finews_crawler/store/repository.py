@@ -420,6 +420,13 @@ class Repository:
         with self._read_session() as session:
             return set(session.scalars(select(ArticlePage.path)))
 
+    def stored_category_slugs(self) -> set[str]:
+        """Every category slug a stored page was listed under (`a b` for a two-word slug)."""
+        with self._read_session() as session:
+            return {
+                slug for slug in session.scalars(select(ArticlePage.category).distinct()) if slug
+            }
+
     def article_count(self) -> int:
         with self._read_session() as session:
             return session.scalar(select(func.count()).select_from(Article)) or 0
