@@ -214,7 +214,11 @@ class _Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
     file: Path | None = None  # streamed instead of `body`
-    length: int = 0
+    length: int = -1  # default: len(body)
+
+    def __post_init__(self) -> None:
+        if self.length < 0:
+            self.length = len(self.body)
 
 
 _SECTION_RE = re.compile(r"<section>(.*?)</section>", re.S)
@@ -468,6 +472,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     disable_nagle_algorithm = True
     timeout = 30  # an idle keep-alive connection is dropped after this many seconds
+    _log_entry: tuple[str, str | None] | None = None  # (path, fault) until recorded
 
     def do_GET(self) -> None:
         self._handle(head=False)
@@ -486,52 +491,53 @@ class _Handler(BaseHTTPRequestHandler):
         decoded = unquote(target.path)
         key = decoded + (f"?{target.query}" if target.query else "")
         fault = mirror.next_fault(key)
+        self._log_entry = (key, fault.value if fault else None)
         if fault is FaultKind.SLOW:
             mirror.stopping.wait(mirror.faults.slow_seconds if mirror.faults else 0)
-        elif fault is not None:
-            status = self._fault(fault, target.path, target.query, decoded, head=head)
-            mirror.requests.record(self.command, key, status, fault.value)
-            return
-        if decoded == SHARE_PATH:
-            status = self._share(target.query, head=head)
+        if fault is not None and fault is not FaultKind.SLOW:
+            self._fault(fault, target.path, target.query, decoded, head=head)
+        elif decoded == SHARE_PATH:
+            self._share(target.query, head=head)
         else:
-            response = self._response(target.path, target.query, decoded)
-            self._send(response, head=head)
-            status = response.status
-        mirror.requests.record(self.command, key, status, fault.value if fault else None)
+            self._send(self._response(target.path, target.query, decoded), head=head)
+        self._log(None)  # no answer was sent (reset, refuse, hang)
 
-    def _fault(
-        self, fault: FaultKind, raw: str, query: str, decoded: str, *, head: bool
-    ) -> int | None:
+    def _log(self, status: int | None) -> None:
+        """Record the request once, before its answer goes out (tests read the log at once)."""
+        if self._log_entry is not None:
+            key, fault = self._log_entry
+            self._log_entry = None
+            self.server.mirror.requests.record(self.command, key, status, fault)
+
+    def _fault(self, fault: FaultKind, raw: str, query: str, decoded: str, *, head: bool) -> None:
         plan = self.server.mirror.faults
         assert plan is not None
         here = raw + (f"?{query}" if query else "")
         if fault in (FaultKind.HTTP_500, FaultKind.HTTP_502, FaultKind.HTTP_503):
             status = int(fault.value)
             self._send(_text_response(status, f"{status} injected fault\n"), head=head)
-            return status
+            return
         if fault is FaultKind.HTTP_429:
             response = _text_response(429, "429 Too Many Requests\n")
             response.headers.append(("Retry-After", str(plan.retry_after)))
             self._send(response, head=head)
-            return 429
+            return
         if fault is FaultKind.REDIRECT_LOOP:
             origin = self.server.mirror.url
             if self.headers.get("Host"):
                 origin = "http://" + self.headers["Host"]
             self._send(_redirect(302, origin + here), head=head)
-            return 302
+            return
         if fault is FaultKind.REDIRECT_OFFSITE:
             self._send(_redirect(302, plan.offsite_origin.rstrip("/") + here), head=head)
-            return 302
+            return
         if fault is FaultKind.RESET:
+            self._log(None)
             self.server.mark_reset(self.connection)
             self.close_connection = True
-            return None
+            return
         # TRUNCATE: the headers promise the whole page, half of it arrives, then the close.
-        response = self._response(raw, query, decoded)
-        self._send(response, head=head, truncate=True)
-        return response.status
+        self._send(self._response(raw, query, decoded), head=head, truncate=True)
 
     # --- answers --------------------------------------------------------------------------
 
@@ -566,25 +572,24 @@ class _Handler(BaseHTTPRequestHandler):
             return self._file_response(404, page)
         return _Response(404, [("Content-Type", "text/html; charset=utf-8")], _FALLBACK_404)
 
-    def _share(self, query: str, *, head: bool) -> int | None:
+    def _share(self, query: str, *, head: bool) -> None:
         mirror = self.server.mirror
         mode = mirror.share_mode
-        if mode is ShareMode.REFUSE:
+        if mode in (ShareMode.REFUSE, ShareMode.HANG):
+            self._log(None)
+            if mode is ShareMode.HANG:
+                mirror.stopping.wait(mirror.hang_seconds)
             self.close_connection = True
-            return None
-        if mode is ShareMode.HANG:
-            mirror.stopping.wait(mirror.hang_seconds)
-            self.close_connection = True
-            return None
+            return
         if mode is ShareMode.MISSING:
             response = self._not_found()
         else:
             codes = parse_qs(query).get("infoCode") or [""]
             response = _share_page(mirror, normalize_info_code(codes[0]))
         self._send(response, head=head)
-        return response.status
 
     def _send(self, response: _Response, *, head: bool, truncate: bool = False) -> None:
+        self._log(response.status)
         self.send_response(response.status)
         for name, value in response.headers:
             self.send_header(name, value)
