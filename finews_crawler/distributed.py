@@ -18,7 +18,8 @@ Keys (`FINEWS_REDIS_KEY`, default `finews:%(run_id)s:%(name)s`; `%(spider)s` may
 - `finews:<run>:workers`: a hash worker id -> `<state> <milliseconds>` (Redis server time), the
   state being `busy`, `holding` or `idle`;
 - `finews:<run>:done`: set for `FINEWS_REDIS_DONE_TTL` seconds when the run finished, so that a
-  worker started late does not crawl a finished run over again (it closes at once).
+  worker started late does not crawl a finished run over again (it closes at once, reason
+  `run_already_done`, without touching the database).
 
 Every key gets a TTL of `FINEWS_REDIS_KEY_TTL` seconds (default one day), refreshed on each push
 and heartbeat: keys of a run whose workers all died simply expire. Run ids are unique per run
@@ -84,6 +85,9 @@ DEFAULT_HEARTBEAT = 1.0
 DEFAULT_WORKER_TIMEOUT = 60.0
 #: Seconds the `done` marker of a finished run lives (0: no marker).
 DEFAULT_DONE_TTL = 3600
+
+#: Close reason of a worker that joined a run which had already finished.
+RUN_ALREADY_DONE = "run_already_done"
 
 SCHEDULER = "finews_crawler.distributed_scheduler.RedisScheduler"
 DUPEFILTER = "scrapy_redis.dupefilter.RFPDupeFilter"

@@ -17,8 +17,11 @@ scrapy-redis's REDIS_URL, REDIS_PARAMS, SCHEDULER_SERIALIZER, DUPEFILTER_CLASS, 
 
 Stats: scheduler/enqueued/redis, scheduler/dequeued/redis, finews/redis/run_id,
 finews/redis/filtered (duplicates dropped by the shared dupefilter), finews/redis/idle_waits,
+finews/redis/holds (idle rounds the spider kept requests back because others were busy),
 finews/redis/workers_max, finews/redis/stale_workers, finews/redis/errors,
-finews/redis/last_out, finews/redis/left_queued, finews/redis/run_already_done.
+finews/redis/last_out, finews/redis/left_queued, finews/redis/run_already_done (the run had
+finished before this worker joined: it closes at once with reason `run_already_done`, before the
+item pipelines open).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from finews_crawler.distributed import (
     DEFAULT_KEY_TTL,
     DEFAULT_WORKER_TIMEOUT,
     DUPEFILTER,
+    RUN_ALREADY_DONE,
     RunKeys,
     fresh_run_id,
     run_keys,
@@ -159,6 +163,9 @@ class RedisScheduler(Scheduler):
         )
         self.stats.set_value("finews/redis/run_id", run_id)
         if not self.registry.join():
+            # Closing here, before the item pipelines open, leaves the run's records alone.
+            # (Scrapy 2.19 then logs "Scraper close failure": it closes a scraper it never
+            # opened. Harmless; closing later would let the store reopen the finished run.)
             self.run_done = True
             self.stats.set_value("finews/redis/run_already_done", 1)
             logger.warning(
@@ -166,7 +173,7 @@ class RedisScheduler(Scheduler):
                 run_id,
                 keys.done,
             )
-            return
+            raise CloseSpider(RUN_ALREADY_DONE)
         spider.frontier = self
         self.crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
         self._heartbeat.start(self.heartbeat_interval, now=False)
@@ -260,7 +267,10 @@ class RedisScheduler(Scheduler):
             return False
         self._holding = True
         snapshot = self._beat(HOLDING)
-        return snapshot is None or snapshot.queued > 0 or snapshot.others_busy
+        busy = snapshot is None or snapshot.queued > 0 or snapshot.others_busy
+        if busy:
+            self.stats.inc_value("finews/redis/holds")
+        return busy
 
     def heartbeat(self) -> None:
         """Refresh this worker's entry and the run's TTL; wake the engine while idle."""
