@@ -5,6 +5,9 @@ overloaded (5xx) or asks us to slow down (429). This one waits first: the server
 `Retry-After` when it sends one (capped by FINEWS_RETRY_AFTER_MAX seconds), else an exponential
 backoff (FINEWS_RETRY_BACKOFF_BASE * 2**attempt, capped by FINEWS_RETRY_BACKOFF_MAX). Retries
 and waits are counted under `finews/retry/...`.
+
+Also: `SiteOnlyMiddleware` refuses requests off the site (a redirect to another host), and
+`SiteRedirectMiddleware` keeps a redirect to the same URL from being dropped as a duplicate.
 """
 
 from __future__ import annotations
@@ -13,12 +16,17 @@ import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.response import response_status_message
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
+
+from finews_crawler import site
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -87,3 +95,69 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if retry is not None:
             await self._pause(self.backoff_delay(request))
         return retry
+
+
+def _origin(url: str) -> tuple[str, int | None]:
+    """(host, port) of a URL, the port made explicit for http and https."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return "", None
+    if port is None:
+        port = {"http": 80, "https": 443}.get(parts.scheme)
+    return (parts.hostname or "").lower(), port
+
+
+class OffsiteRequest(IgnoreRequest):
+    """A request (often a redirect) to a host that is neither the site nor the share host."""
+
+
+class SiteOnlyMiddleware:
+    """Drop every request that is not for FINEWS_BASE_URL or the share host (redirects included).
+
+    The spiders never link off-site, but a server may redirect anywhere; Scrapy's own
+    OffsiteMiddleware lets `dont_filter` requests (share links) through and ignores ports. The
+    request's errback gets `OffsiteRequest`, so the page is recorded as failed, not lost.
+    Allowed: the origin of FINEWS_BASE_URL, and of FINEWS_SHARE_BASE_URL when set, else the
+    share link hosts (`site.SHARE_HOSTS`). Counted under `finews/offsite_refused`.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.stats = crawler.stats
+        base = settings.get("FINEWS_BASE_URL") or site.DEFAULT_BASE_URL
+        self.origins = {_origin(base)}
+        share = settings.get("FINEWS_SHARE_BASE_URL")
+        self.share_hosts: frozenset[str] = frozenset()
+        if share:
+            self.origins.add(_origin(share))
+        else:
+            self.share_hosts = site.SHARE_HOSTS
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SiteOnlyMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider=None) -> None:
+        host, port = _origin(request.url)
+        if (host, port) in self.origins or host in self.share_hosts:
+            return
+        self.stats.inc_value("finews/offsite_refused")
+        logger.warning("Refused a request off the site: %s", request.url)
+        raise OffsiteRequest(f"not on the site: {host}:{port}")
+
+
+class SiteRedirectMiddleware(RedirectMiddleware):
+    """Scrapy's redirects, except that a redirect to the same URL is not dropped as a duplicate.
+
+    The dupefilter would silently discard it (no errback: the page would be neither fetched nor
+    recorded); here it is re-requested until REDIRECT_MAX_TIMES, after which the errback gets
+    IgnoreRequest and the page is recorded as failed.
+    """
+
+    def _redirect(self, redirected: Request, request: Request, reason):  # type: ignore[override]
+        result = super()._redirect(redirected, request, reason)
+        if result.url == request.url:
+            result.dont_filter = True
+        return result

@@ -72,6 +72,9 @@ RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 #: Longest Retry-After we are willing to wait for; longer ones are capped.
 FINEWS_RETRY_AFTER_MAX = _env("FINEWS_RETRY_AFTER_MAX", "60")
+#: Exponential backoff between retries: base * 2**attempt seconds, at most _MAX.
+FINEWS_RETRY_BACKOFF_BASE = _env("FINEWS_RETRY_BACKOFF_BASE", "0.5")
+FINEWS_RETRY_BACKOFF_MAX = _env("FINEWS_RETRY_BACKOFF_MAX", "10")
 REDIRECT_MAX_TIMES = 5
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
@@ -79,6 +82,10 @@ TELNETCONSOLE_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "finews_crawler.middlewares.BackoffRetryMiddleware": 550,
+    # Before robots.txt (100): no request, not even robots.txt, goes to another host.
+    "finews_crawler.middlewares.SiteOnlyMiddleware": 40,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "finews_crawler.middlewares.SiteRedirectMiddleware": 600,
 }
 
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
