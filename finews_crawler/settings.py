@@ -34,6 +34,13 @@ FINEWS_SHARE_TIMEOUT = _env("FINEWS_SHARE_TIMEOUT", "10")
 FINEWS_DATABASE_URL = _env("FINEWS_DATABASE_URL", "sqlite:///data/finews.sqlite3")
 #: Items per database transaction.
 FINEWS_STORE_BATCH_SIZE = _env("FINEWS_STORE_BATCH_SIZE", "100")
+#: Attempts, and the first pause in seconds (doubling), for a database write that failed.
+FINEWS_STORE_RETRIES = _env("FINEWS_STORE_RETRIES", "3")
+FINEWS_STORE_RETRY_DELAY = _env("FINEWS_STORE_RETRY_DELAY", "0.5")
+#: A run whose errors exceed this share of its pages is recorded (and exits) as failed.
+FINEWS_MAX_ERROR_RATIO = _env("FINEWS_MAX_ERROR_RATIO", "0.2")
+#: Larger article bodies (characters of HTML) are quarantined.
+FINEWS_MAX_BODY_CHARS = _env("FINEWS_MAX_BODY_CHARS", "2000000")
 #: Where writes that failed after retries are spooled, replayed by the next run.
 FINEWS_SPOOL_DIR = _env("FINEWS_SPOOL_DIR", "data/spool")
 #: Send each article to the feed (-O) once per run, however many pages show it.
