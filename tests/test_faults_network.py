@@ -1,4 +1,4 @@
-"""Network faults (issue 5): two `scrapy crawl finews` runs through a server failing 20% of requests.
+"""Network faults (issue 5): two `scrapy crawl finews` through a server failing 20% of requests.
 
 The bundled site is served with a FaultPlan that fails a fifth of the paths once, in every way the
 mirror knows (500/502/503, 429 + Retry-After, reset, short body, slow answer, redirect loop,

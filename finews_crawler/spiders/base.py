@@ -127,6 +127,7 @@ class FinewsSpider(scrapy.Spider):
         if path in self.requested_articles or not self.wants_article(path):
             return None
         self.requested_articles.add(path)
+        self.crawler.stats.inc_value("finews/articles_listed")
         if path in self.stored_pages:
             self.crawler.stats.inc_value("finews/articles_skipped_stored")
             return None
@@ -171,7 +172,13 @@ class FinewsSpider(scrapy.Spider):
             yield self.unparsable(response, "not a text document")
             return
         listing_categories = response.meta.get("listing_categories") or []
-        item = parse_article(response.text, response.url, listing_categories)
+        try:
+            item = parse_article(response.text, response.url, listing_categories)
+        except Exception as exc:  # e.g. binary garbage served as HTML: recorded, not a crash
+            stats.inc_value("finews/pages_unparsable")
+            logger.warning("could not parse %s: %s: %s", response.url, type(exc).__name__, exc)
+            yield self.unparsable(response, f"parse error: {type(exc).__name__}: {exc}"[:300])
+            return
         if item is None:
             stats.inc_value("finews/pages_not_article")
             return
