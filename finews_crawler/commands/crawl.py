@@ -4,9 +4,10 @@
   is going exits at once with status 75 (EX_TEMPFAIL) and says which process holds it. The kernel
   drops the lock when its holder dies, even by SIGKILL, so a killed run never blocks the next.
 - Log: the crawl logs to `data/logs/<spider>-<UTC time>.log` (or --log-file).
-- Exit status: 0 when the run finished and looks healthy; 1 when it failed: the engine did not
-  finish, no page was fetched, errors exceeded --max-error-ratio of the pages, or the run's
-  coverage check failed (see FINEWS_MIN_ITEMS_RATIO); the reason is printed.
+- Exit status: 0 when the run finished and looks healthy; 1 when it failed, with the reason:
+  the engine did not finish, no page was fetched, errors exceeded --max-error-ratio of the
+  pages, or the listings or field coverage fell far below the previous runs'
+  (`finews_crawler.health`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
+
+from finews_crawler.health import health_problems
+from finews_crawler.store.repository import Repository
+from pipelines.store import run_outcome
 
 EX_TEMPFAIL = 75
 
@@ -84,21 +89,24 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
     return pairs
 
 
-def failure_reason(stats: dict, max_error_ratio: float) -> str | None:
-    """Why a finished crawl counts as failed, or None when it looks healthy."""
-    reason = stats.get("finish_reason")
-    if reason != "finished":
-        return f"the crawl did not finish ({reason})"
-    fetched = stats.get("downloader/response_count", 0)
-    if not fetched:
-        return "no page was fetched (is the site up? is FINEWS_BASE_URL right?)"
-    pages = stats.get("finews/pages", 0) + stats.get("finews/listing_pages", 0)
-    errors = stats.get("finews/errors", 0) + stats.get("log_count/ERROR", 0)
-    if pages == 0:
-        return f"{fetched} responses but no listing or article page could be read"
-    if errors > max_error_ratio * pages:
-        return f"{errors} errors for {pages} pages (more than {max_error_ratio:.0%})"
-    return stats.get("finews/run_health_failure")
+def failure_reason(stats: dict, max_error_ratio: float, database_url: str) -> str | None:
+    """Why the run counts as failed (as the store recorded it, then next to the previous
+    runs of its spider), or None when it looks healthy."""
+    outcome, why = run_outcome(stats.get("finish_reason"), stats, max_error_ratio)
+    if outcome != "finished":
+        return why
+    run_id = stats.get("finews/run_id")
+    with Repository(database_url) as repository:
+        current = repository.get_run(run_id) if run_id else None
+        spider = current["spider"] if current else None
+        previous = [
+            run
+            for run in repository.recent_runs(50)
+            if run["spider"] == spider and run["id"] != run_id and run["outcome"] == "finished"
+        ]
+    recorded = (current or {}).get("stats") or stats
+    problems = health_problems(recorded, previous)
+    return "; ".join(problems) or None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         with exclusive_lock(Path(args.lock_file)):
-            process = CrawlerProcess(settings, install_root_handler=True)
+            process = CrawlerProcess(settings)
             crawler = process.create_crawler(args.spider)
             process.crawl(crawler, **_pairs(args.spider_args, "-a"))
             process.start()
@@ -127,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
             f"finews crawl: another crawl holds {args.lock_file} ({held}); exiting", file=sys.stderr
         )
         return EX_TEMPFAIL
-    reason = failure_reason(stats, args.max_error_ratio)
+    reason = failure_reason(stats, args.max_error_ratio, args.database_url)
     summary = ", ".join(
         f"{key.removeprefix('finews/')}={stats[key]}"
         for key in (
