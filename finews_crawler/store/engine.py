@@ -14,6 +14,7 @@ of failing half-way with "database is locked". Ask for it with the execution opt
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: How long a SQLite connection waits for another writer's lock before failing.
+#: How long a SQLite connection waits for another writer's lock before failing
+#: (the environment variable FINEWS_SQLITE_BUSY_TIMEOUT_MS overrides it).
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 #: Seconds a PostgreSQL connection attempt may take.
 PG_CONNECT_TIMEOUT = 10
@@ -91,7 +93,8 @@ def _create_sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_MS)}")
+            timeout = os.environ.get("FINEWS_SQLITE_BUSY_TIMEOUT_MS") or SQLITE_BUSY_TIMEOUT_MS
+            cursor.execute(f"PRAGMA busy_timeout = {int(timeout)}")
             if not in_memory:
                 cursor.execute("PRAGMA journal_mode = WAL")
                 cursor.execute("PRAGMA synchronous = NORMAL")
