@@ -74,9 +74,9 @@ def sqlite_count(path: Path, sql: str) -> int:
         return 0  # no schema yet
 
 
-def replay_only(runner, log_file: Path) -> None:
+def replay_only(runner, log_file: Path, env: dict[str, str] | None = None) -> None:
     """A run against a dead site: what it stores can only come from the spool."""
-    env = {"FINEWS_BASE_URL": dead_url(), "FINEWS_SHARE_BASE_URL": ""}
+    env = {"FINEWS_BASE_URL": dead_url(), "FINEWS_SHARE_BASE_URL": "", **(env or {})}
     result = runner(["crawl", "finews", *setting_args({"LOG_FILE": str(log_file)})], env=env)
     log = log_file.read_text(encoding="utf-8")
     assert "Replaying" in log, log[-3000:]
@@ -170,9 +170,8 @@ def test_postgres_connections_terminated_mid_run_lose_nothing(
         assert killed >= 1
         log = (tmp_path / "run1.log").read_text(encoding="utf-8")
         if spooled_count(log):
-            replay_only(run_scrapy.__class__(tmp_path, mirror.url), tmp_path / "run2.log")
-        runner_url = url
-        assert_matches_truth(export_records(runner_url))
+            replay_only(run_scrapy, tmp_path / "run2.log", env)
+        assert_matches_truth(export_records(url))
         admin.dispose()
 
 
@@ -237,7 +236,7 @@ def test_sigkill_leaves_a_consistent_database_and_no_stuck_lock(
             check_consistent(database)
 
     final = finews_crawl("final.log")
-    out, err = final.communicate(timeout=120)
+    _, err = final.communicate(timeout=120)
     assert final.returncode != 75, err  # the killed runs' lock does not block this one
     assert "another crawl holds" not in err
     check_consistent(database)
