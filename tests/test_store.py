@@ -449,6 +449,27 @@ def test_crawl_runs(repository: Repository) -> None:
     assert len(repository.recent_runs(1)) == 1
 
 
+def test_workers_of_one_run_add_up_in_its_row(repository: Repository) -> None:
+    run_id = repository.start_run("finews", "shared-run")
+    assert repository.start_run("finews", "shared-run") == run_id  # the second worker joins
+    repository.finish_run(
+        run_id,
+        "finished",
+        {"pages": 66, "new": 30},
+        {"finews/pages": 66, "finish_reason": "finished"},
+    )
+    repository.finish_run(
+        run_id,
+        "failed",
+        {"pages": 54, "new": 46},
+        {"finews/pages": 54, "finish_reason": "finished"},
+    )
+    (run,) = repository.recent_runs(1)
+    assert (run["pages"], run["new"]) == (120, 76)
+    assert run["stats"]["finews/pages"] == 120
+    assert run["outcome"] == "failed"  # the worst outcome stands
+
+
 def test_quarantine(repository: Repository) -> None:
     run_id = repository.start_run("finews")
     repository.quarantine("/bad.html", "no publication date", "x" * 10_000, run_id)

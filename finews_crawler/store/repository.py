@@ -191,6 +191,10 @@ def _page_state(page: ArticlePage) -> PageState:
     )
 
 
+#: When workers of one run disagree, the worst outcome is the run's.
+_OUTCOME_RANK = {"finished": 0, "interrupted": 1, "failed": 2}
+
+
 def _run_dict(run: CrawlRun) -> dict[str, Any]:
     duration = None
     if run.finished_at is not None:
@@ -581,16 +585,32 @@ class Repository:
         counts: Mapping[str, int],
         stats: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record how a crawl ended: outcome (finished/failed/interrupted), counts, stats."""
-        values: dict[str, Any] = {"finished_at": utcnow(), "outcome": outcome}
-        for name in RUN_COUNTS:
-            if name in counts:
-                values[name] = int(counts[name] or 0)
-        values["stats"] = _json_safe(dict(stats or {}))
+        """Record how a crawl ended: outcome (finished/failed/interrupted), counts, stats.
+
+        Several workers of one distributed run share its row: each adds its counts and numeric
+        stats to what the others recorded, and the worst outcome stands.
+        """
         with self._write_session() as session:
-            session.execute(
-                update(CrawlRun.__table__).where(CrawlRun.__table__.c.id == run_id).values(**values)
-            )
+            run = session.get(CrawlRun, run_id, with_for_update=True)
+            if run is None:
+                return
+            shared = run.finished_at is not None
+            for name in RUN_COUNTS:
+                if name in counts:
+                    mine = int(counts[name] or 0)
+                    setattr(run, name, (getattr(run, name) or 0) + mine if shared else mine)
+            merged = dict(run.stats or {}) if shared else {}
+            for name, value in _json_safe(dict(stats or {})).items():
+                earlier = merged.get(name)
+                numeric = isinstance(value, int | float) and not isinstance(value, bool)
+                if numeric and isinstance(earlier, int | float) and not isinstance(earlier, bool):
+                    merged[name] = earlier + value
+                else:
+                    merged[name] = value
+            run.stats = merged
+            if not shared or _OUTCOME_RANK.get(outcome, 0) > _OUTCOME_RANK.get(run.outcome, 0):
+                run.outcome = outcome
+            run.finished_at = utcnow()
 
     def get_run(self, run_id: int) -> dict[str, Any] | None:
         with self._read_session() as session:
