@@ -47,6 +47,13 @@ FINEWS_SPOOL_DIR = _env("FINEWS_SPOOL_DIR", "data/spool")
 FINEWS_FEED_UNIQUE = _env("FINEWS_FEED_UNIQUE", "true")
 #: Redis URL; when set, the scheduler and dupefilter are shared through scrapy-redis.
 FINEWS_REDIS_URL = _env("FINEWS_REDIS_URL", "")
+#: Redis key pattern of a shared run, its TTL, the workers' heartbeat and when a silent worker
+#: counts as dead, and how long a finished run's `done` marker stays (finews_crawler.distributed).
+FINEWS_REDIS_KEY = _env("FINEWS_REDIS_KEY", "finews:%(run_id)s:%(name)s")
+FINEWS_REDIS_KEY_TTL = _env("FINEWS_REDIS_KEY_TTL", "86400")
+FINEWS_REDIS_HEARTBEAT = _env("FINEWS_REDIS_HEARTBEAT", "1.0")
+FINEWS_REDIS_WORKER_TIMEOUT = _env("FINEWS_REDIS_WORKER_TIMEOUT", "60")
+FINEWS_REDIS_DONE_TTL = _env("FINEWS_REDIS_DONE_TTL", "3600")
 #: The add-on that reads FINEWS_REDIS_URL and, when set, shares the scheduler and dupefilter
 #: through scrapy-redis (finews_crawler/distributed.py; off when the URL is empty).
 ADDONS = {"finews_crawler.distributed.RedisFrontier": 0}
