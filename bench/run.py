@@ -87,6 +87,9 @@ class MirrorProcess:
                 self.proc.wait()
 
 
+EXTRA_SETTINGS: dict[str, str] = {}
+
+
 def crawl(spider: str, url: str, database: Path, work: Path, tag: str) -> dict:
     """One crawl in its own process; its stats, wall time and peak RSS."""
     stats_file = work / f"{tag}.json"
@@ -101,6 +104,7 @@ def crawl(spider: str, url: str, database: Path, work: Path, tag: str) -> dict:
         "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
         "LOG_LEVEL": "WARNING",
     }
+    overrides.update(EXTRA_SETTINGS)
     if spider == "linkonly":
         overrides["ITEM_PIPELINES"] = "{}"
     args = [PY, str(HERE / "crawl_proc.py"), spider, str(stats_file)]
@@ -330,7 +334,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the databases and stats")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra Scrapy setting for every crawl (experiments)",
+    )
     args = parser.parse_args(argv)
+    EXTRA_SETTINGS.update(pair.split("=", 1) for pair in args.set)
     sizes = sorted(args.articles or [3000])
     results = [bench(n, args.keep) for n in sizes]
     print(table(results))
