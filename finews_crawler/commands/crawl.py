@@ -92,6 +92,8 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
 def failure_reason(stats: dict, max_error_ratio: float, database_url: str) -> str | None:
     """Why the run counts as failed (as the store recorded it, then next to the previous
     runs of its spider), or None when it looks healthy."""
+    if stats.get("finish_reason") == "run_already_done":
+        return None  # a worker that came late to a shared run the others finished
     outcome, why = run_outcome(stats.get("finish_reason"), stats, max_error_ratio)
     if outcome != "finished":
         return why
