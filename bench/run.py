@@ -250,6 +250,13 @@ def table(results: list[dict]) -> str:
         ("pages/s full pipeline", lambda r: f"{r['full']['pages_per_s']:.0f}"),
         ("pages/s link-only", lambda r: f"{r['link']['pages_per_s']:.0f}"),
         ("full / link-only", lambda r: f"{ratio(r):.0%}"),
+        (
+            "requests/s incl. share (full / link-only)",
+            lambda r: (
+                f"{r['full']['requests'] / r['full']['wall']:.0f} / "
+                f"{r['link']['requests'] / r['link']['wall']:.0f}"
+            ),
+        ),
         ("parse ms/page (parse_article)", lambda r: f"{r['parse_ms']:.2f}"),
         ("db write items/s (SQLite, batch 100)", lambda r: f"{r['write_rate']:.0f}"),
         (
