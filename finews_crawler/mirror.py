@@ -106,7 +106,8 @@ class FaultPlan:
     A path (with its query) is faulty with probability `ratio`; a faulty path fails its first
     `max_failures_per_path` attempts (each with a kind drawn per attempt from `kinds`) and is
     served normally from then on. A redirect to itself counts one attempt per hop, so a loop
-    lasts as long as the path's failures do. Paths in `exempt` never fail.
+    lasts as long as the path's failures do. Paths in `exempt` never fail. `kinds` may be given
+    as strings ("500", "reset", ...); `offsite_origin` is where REDIRECT_OFFSITE points.
     """
 
     ratio: float = 0.2
@@ -266,6 +267,15 @@ class MirrorServer:
         self._thread: threading.Thread | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def share_mode(self) -> ShareMode:
+        """How the share page answers; may be changed while the server runs."""
+        return self._share_mode
+
+    @share_mode.setter
+    def share_mode(self, mode: ShareMode | str) -> None:
+        self._share_mode = ShareMode(mode)
 
     @property
     def url(self) -> str:

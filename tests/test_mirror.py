@@ -237,7 +237,8 @@ def test_share_page_refused_and_hung(serve_site) -> None:
     server = serve_site(share_mode="refuse", hang_seconds=1.0)
     with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
         get(server, SHARE)
-    server.share_mode = ShareMode.HANG
+    server.share_mode = "hang"  # switched while it runs; strings are accepted
+    assert server.share_mode is ShareMode.HANG
     started = time.monotonic()
     with pytest.raises(TimeoutError):
         get(server, SHARE, timeout=0.3)
