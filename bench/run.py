@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pipelines.store import error_count
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "out"
@@ -124,7 +126,7 @@ def crawl(spider: str, url: str, database: Path, work: Path, tag: str) -> dict:
         requests=stats.get("downloader/request_count", 0),
         peak_mib=max(usage.ru_maxrss, result["peak_rss_kib"]) / 1024,
         pages_per_s=pages / result["wall"] if result["wall"] else 0.0,
-        errors=stats.get("finews/errors", 0) + stats.get("log_count/ERROR", 0),
+        errors=error_count(stats),
     )
     return result
 

@@ -207,9 +207,10 @@ def test_run_outcome() -> None:
     assert run_outcome("finished", imported, 0.2) == ("finished", "")
     assert run_outcome("finished", {**fetched, "finews/errors": 2}, 0.2)[0] == "finished"
     assert run_outcome("finished", {**fetched, "finews/errors": 3}, 0.2)[0] == "failed"
-    assert (
-        run_outcome("finished", {**fetched, "finews/run_health_failure": "x"}, 0.2)[0] == "failed"
-    )
+    raised = {**fetched, "spider_exceptions/ValueError": 3}
+    assert run_outcome("finished", raised, 0.2)[0] == "failed"
+    # ERROR log lines alone (a share host that is gone) do not fail a run.
+    assert run_outcome("finished", {**fetched, "log_count/ERROR": 30}, 0.2)[0] == "finished"
 
 
 def test_run_without_pages_fails(database_url: str, tmp_path: Path) -> None:

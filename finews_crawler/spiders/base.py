@@ -239,6 +239,10 @@ class FinewsSpider(scrapy.Spider):
                 "download_timeout": self.share_timeout,
                 "max_retry_times": 1,
                 "handle_httpstatus_all": True,
+                # The live share host is gone: its failures are expected, not errors, and a
+                # dead host has no robots.txt to fetch first.
+                "give_up_log_level": logging.INFO,
+                "dont_obey_robotstxt": True,
             },
         )
 
