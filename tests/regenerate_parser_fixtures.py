@@ -1,4 +1,4 @@
-"""Rewrite tests/fixtures/pages/*.json from the current parser (review the diff before committing)."""
+"""Rewrite tests/fixtures/pages/*.json from the current parser (review the diff first)."""
 
 from __future__ import annotations
 
