@@ -16,11 +16,11 @@ import sys
 import pytest
 from test_faults_common import (
     PROJECT_ROOT,
-    assert_matches_truth,
     export_records,
     finews_cli,
     setting_args,
 )
+from truth import assert_matches_truth
 
 from finews_crawler.testing.hostile import (
     CATEGORY_PATH,

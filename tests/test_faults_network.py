@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from test_faults_common import (
-    assert_matches_truth,
     export_records,
     finews_cli,
     setting_args,
 )
+from truth import assert_matches_truth
 
 from finews_crawler.mirror import ALL_FAULTS, FaultPlan
 

@@ -26,10 +26,10 @@ from db_fixtures import fresh_pg_database, pg_unavailable_reason
 from sqlalchemy import create_engine, text
 from test_faults_common import (
     PROJECT_ROOT,
-    assert_matches_truth,
     export_records,
     setting_args,
 )
+from truth import assert_matches_truth
 
 from finews_crawler.store.engine import normalize_url
 
