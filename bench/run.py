@@ -281,8 +281,11 @@ def table(results: list[dict]) -> str:
     body = [[name] + [cell(r) for r in results] for name, cell in rows]
     widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
     line = "| " + " | ".join("-" * w for w in widths) + " |"
-    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |", line]
-    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in body]
+    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |", line]
+    out += [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+        for row in body
+    ]
     return "\n".join(out)
 
 

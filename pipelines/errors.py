@@ -9,7 +9,7 @@ The store pipeline (`pipelines.store.StorePipeline`) listens to Scrapy's `item_d
   the feed in this run. The item leaves the feed, but the store pipeline still merges it into the
   stored article (its categories, tags and page URL), so nothing is lost.
 
-Spiders quarantine pages that yield no item by sending the `page_quarantined` signal:
+Spiders quarantine pages that yield no item by sending `finews_crawler.signals.page_quarantined`:
 `crawler.signals.send_catch_log(page_quarantined, url=..., reason=..., excerpt=...)`; the store
 pipeline records it and counts `finews/quarantined`.
 """
@@ -17,9 +17,6 @@ pipeline records it and counts `finews/quarantined`.
 from __future__ import annotations
 
 from scrapy.exceptions import DropItem
-
-#: Signal: a page to record in quarantine (kwargs: url, reason, excerpt).
-page_quarantined = object()
 
 
 class QuarantineItem(DropItem):

@@ -42,10 +42,11 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from finews_crawler.items import ArticleItem
+from finews_crawler.signals import page_quarantined
 from finews_crawler.store.engine import mask_url
 from finews_crawler.store.repository import EXCERPT_MAX, Repository
 from finews_crawler.store.spool import Spool
-from pipelines.errors import DuplicateItem, QuarantineItem, page_quarantined
+from pipelines.errors import DuplicateItem, QuarantineItem
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -36,11 +36,12 @@ from truth import assert_matches_truth
 from twisted.python.failure import Failure
 
 from finews_crawler.items import ArticleItem
+from finews_crawler.signals import page_quarantined
 from finews_crawler.store import Repository
 from finews_crawler.store import engine as store_engine
 from finews_crawler.store.engine import normalize_url
 from pipelines.dedupe import DedupePipeline
-from pipelines.errors import DuplicateItem, QuarantineItem, page_quarantined
+from pipelines.errors import DuplicateItem, QuarantineItem
 from pipelines.store import StorePipeline, run_outcome
 
 ROOT = Path(__file__).resolve().parents[1]

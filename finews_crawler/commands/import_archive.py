@@ -19,7 +19,8 @@ from typing import Any
 
 from finews_crawler.offline import OfflinePipelines, project_settings
 from finews_crawler.parsing.post import PostError, read_post
-from pipelines.errors import QuarantineItem, page_quarantined
+from finews_crawler.signals import page_quarantined
+from pipelines.errors import QuarantineItem
 
 logger = logging.getLogger(__name__)
 

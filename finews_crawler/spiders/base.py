@@ -8,12 +8,15 @@ parsed by `finews_crawler.parsing`, kept or dropped by the pipelines.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -22,7 +25,7 @@ from finews_crawler.items import ArticleItem
 from finews_crawler.parsing.article import parse_article
 from finews_crawler.parsing.html_text import element_text
 from finews_crawler.parsing.listing import parse_listing
-from pipelines.errors import page_quarantined
+from finews_crawler.signals import page_quarantined
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,9 @@ class FinewsSpider(scrapy.Spider):
         self.requested_articles: set[str] = set()
         self.stored_pages: frozenset[str] = frozenset()
         self.stored_categories: frozenset[str] = frozenset()
+        #: Article pages waiting for the window (path, listing category), and those let out.
+        self.pending_articles: deque[tuple[str, str | None]] = deque()
+        self.articles_in_flight = 0
         #: The shared frontier of a run spread over several workers (FINEWS_REDIS_URL, see
         #: `finews_crawler.distributed`), set when it opens; None in a crawl of one process.
         self.frontier: Any = None
@@ -60,6 +66,9 @@ class FinewsSpider(scrapy.Spider):
         spider.share_base_url = settings.get("FINEWS_SHARE_BASE_URL") or None
         spider.follow_share = settings.getbool("FINEWS_FOLLOW_SHARE", True)
         spider.share_timeout = settings.getfloat("FINEWS_SHARE_TIMEOUT", 10.0)
+        spider.article_window = settings.getint("FINEWS_ARTICLE_WINDOW", 500)
+        crawler.signals.connect(spider.release_on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.article_dropped, signal=signals.request_dropped)
         return spider
 
     def others_busy(self) -> bool:
@@ -122,21 +131,51 @@ class FinewsSpider(scrapy.Spider):
             return slug
         return "emnews" if path.rstrip("/") in ("/emnews", "/emnews/index.html") else None
 
-    def article_request(self, path: str, listing_category: str | None) -> Request | None:
-        """Request an article page once per run, unless it is already stored."""
+    def queue_article(self, path: str, listing_category: str | None) -> None:
+        """Queue an article page once per run, unless it is already stored."""
         if path in self.requested_articles or not self.wants_article(path):
-            return None
+            return
         self.requested_articles.add(path)
         self.crawler.stats.inc_value("finews/articles_listed")
         if path in self.stored_pages:
             self.crawler.stats.inc_value("finews/articles_skipped_stored")
-            return None
-        return Request(
-            self.url_for(path),
-            callback=self.parse_article,
-            errback=self.page_failed,
-            meta={"listing_categories": listing_category.split() if listing_category else []},
-        )
+            return
+        self.pending_articles.append((path, listing_category))
+
+    def release_articles(self) -> Iterator[Request]:
+        """Requests for queued articles, keeping at most FINEWS_ARTICLE_WINDOW of them in the
+        scheduler: a listing of 30,000 links costs 30,000 short strings, not 30,000 Requests.
+        A shared run (Redis) keeps its frontier in Redis, so it releases everything."""
+        window = self.article_window if self.frontier is None else None
+        while self.pending_articles and (window is None or self.articles_in_flight < window):
+            path, category = self.pending_articles.popleft()
+            self.articles_in_flight += 1
+            yield Request(
+                self.url_for(path),
+                callback=self.parse_article,
+                errback=self.page_failed,
+                meta={"listing_categories": category.split() if category else [], "article": True},
+            )
+
+    def article_settled(self) -> None:
+        self.articles_in_flight = max(0, self.articles_in_flight - 1)
+
+    def article_dropped(self, request: Request) -> None:
+        """The scheduler refused an article request (a duplicate): it will never come back."""
+        if request.meta.get("article"):
+            self.article_settled()
+
+    def schedule_released(self) -> None:
+        """From an idle handler: schedule what the window lets out, and stay open for it."""
+        requests = list(self.release_articles())
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        if requests:
+            raise DontCloseSpider
+
+    def release_on_idle(self) -> None:
+        self.articles_in_flight = 0  # idle: nothing is in flight, whatever was counted
+        self.schedule_released()
 
     # -- callbacks ---------------------------------------------------------------------------
 
@@ -154,9 +193,8 @@ class FinewsSpider(scrapy.Spider):
 
     def follow_articles(self, paths: Iterable[str], category: str | None) -> Iterator[Request]:
         for path in paths:
-            request = self.article_request(path, category)
-            if request is not None:
-                yield request
+            self.queue_article(path, category)
+        yield from self.release_articles()
 
     def follow_categories(self, slugs: Iterable[str]) -> Iterator[Request]:
         for slug in slugs:
@@ -165,6 +203,8 @@ class FinewsSpider(scrapy.Spider):
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         """Parse one article page into an item; follow its share link and its category."""
+        self.article_settled()
+        yield from self.release_articles()
         stats = self.crawler.stats
         stats.inc_value("finews/pages")
         if not isinstance(response, TextResponse):
@@ -202,11 +242,14 @@ class FinewsSpider(scrapy.Spider):
             parse_error=reason,
         )
 
-    def page_failed(self, failure: Failure) -> None:
+    def page_failed(self, failure: Failure) -> Iterator[Request]:
         """A listing or article page that failed after its retries: recorded with its reason.
 
         It is not stored, so the next run requests it again.
         """
+        if failure.request.meta.get("article"):
+            self.article_settled()
+            yield from self.release_articles()
         response = getattr(failure.value, "response", None)
         reason = f"http {response.status}" if response is not None else failure.type.__name__
         self.crawler.stats.inc_value("finews/errors")

@@ -62,9 +62,6 @@ class SiteSpider(FinewsSpider):
         if pending and self.others_busy():
             raise DontCloseSpider  # a shared run: other workers' category pages may list them
         self.deferred_articles.clear()
-        requests = [r for path in pending if (r := self.article_request(path, None))]
-        if not requests:
-            return
-        for request in requests:
-            self.crawler.engine.crawl(request)
-        raise DontCloseSpider
+        for path in pending:
+            self.queue_article(path, None)
+        self.schedule_released()
