@@ -25,6 +25,8 @@ NEWSPIDER_MODULE = "finews_crawler.spiders"
 FINEWS_BASE_URL = _env("FINEWS_BASE_URL", DEFAULT_BASE_URL)
 #: Fetch share links here instead of on their own host (mirrors, tests). Empty: their own host.
 FINEWS_SHARE_BASE_URL = _env("FINEWS_SHARE_BASE_URL", "")
+#: Article requests let out to the scheduler at once; the rest wait as paths (bounded memory).
+FINEWS_ARTICLE_WINDOW = _env("FINEWS_ARTICLE_WINDOW", "500")
 #: Follow share links at all (the live share host is gone; the article never waits on it).
 FINEWS_FOLLOW_SHARE = _env("FINEWS_FOLLOW_SHARE", "true")
 #: Seconds a share request may take before the article is kept without it.

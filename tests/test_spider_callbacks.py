@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from unittest.mock import Mock, PropertyMock, patch
 
 import pytest
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import HtmlResponse, Request, TextResponse
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
@@ -19,8 +22,8 @@ BASE = "http://127.0.0.1:8000"
 SHARE = "http://127.0.0.1:9000"
 
 
-def make_spider(spider_cls, **kwargs):
-    settings = {"FINEWS_BASE_URL": BASE, "FINEWS_SHARE_BASE_URL": SHARE}
+def make_spider(spider_cls, settings: dict | None = None, **kwargs):
+    settings = {"FINEWS_BASE_URL": BASE, "FINEWS_SHARE_BASE_URL": SHARE, **(settings or {})}
     crawler = get_crawler(spider_cls, settings_dict=settings)
     spider = spider_cls.from_crawler(crawler, refresh="1", **kwargs)
     crawler.spider = spider
@@ -120,3 +123,25 @@ def _failure(request: Request, error: Exception) -> Failure:
     failure = Failure(error)
     failure.request = request
     return failure
+
+
+def test_article_requests_are_let_out_through_a_window() -> None:
+    spider = make_spider(ShanghaifabuSpider, {"FINEWS_ARTICLE_WINDOW": 3})
+    listing = spider.listing_request("/category/shanghaifabu.html", "shanghaifabu")
+    first = list(spider.parse_listing(page("category/shanghaifabu.html", listing)))
+    assert len(first) == 3 and len(spider.pending_articles) == 6
+    # Each article answered (or failed) lets the next one out.
+    answered = list(spider.parse_article(page(first[0].url.removeprefix(f"{BASE}/"), first[0])))
+    assert len([r for r in answered if r.callback == spider.parse_article]) == 1
+    failed = list(spider.page_failed(_failure(first[1], ConnectionRefusedError())))
+    assert len(failed) == 1 and len(spider.pending_articles) == 4
+    # A dropped duplicate frees its place too; idle lets out a whole window again.
+    spider.article_dropped(first[2])
+    assert spider.articles_in_flight == 2
+    engine = Mock()
+    engine_property = patch.object(
+        Crawler, "engine", new_callable=PropertyMock, return_value=engine
+    )
+    with engine_property, pytest.raises(DontCloseSpider):
+        spider.release_on_idle()
+    assert engine.crawl.call_count == 3 and len(spider.pending_articles) == 1
