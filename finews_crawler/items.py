@@ -41,22 +41,3 @@ class ArticleItem:
     #: Set by the spider when a page could not be read; validation quarantines such items.
     parse_error: str | None = None
 
-
-#: The fields that say what the article is (not how or when it was crawled).
-CONTENT_FIELDS = (
-    "info_code",
-    "url",
-    "name",
-    "title",
-    "published_at",
-    "categories",
-    "tags",
-    "media",
-    "digest",
-    "body_html",
-    "body_text",
-    "share_url",
-    "upstream_url",
-    "stocks",
-    "images",
-)
