@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from urllib.parse import unquote, urljoin, urlsplit
 
 from lxml import etree
@@ -40,6 +41,9 @@ from finews_crawler.parsing.html_text import (
 
 CST = timezone(timedelta(hours=8))
 _DATE_LINE_RE = re.compile(r"GMT\+8.*?(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})")
+_SECTION_START_RE = re.compile(r"<section\b[^>]*>", re.IGNORECASE)
+#: How far into a section its date line must appear.
+_DATE_LINE_WINDOW = 600
 _TAGS_LINE_RE = re.compile(r"^\s*tags\s*:", re.IGNORECASE)
 _MEDIA_RE = re.compile(r"^\s*[（(]\s*文章来源\s*[:：]\s*(?P<media>.*?)\s*[）)]\s*$", re.DOTALL)
 _LEADING_DOTS_RE = re.compile(r"^(?:\.\.?/)+")
@@ -59,12 +63,21 @@ class ArticlePageParser:
         self.url = url
         self.path = unquote(urlsplit(url).path)
         self.listing_categories = list(listing_categories)
-        self.selector = Selector(text=html)
+        self.html = html
+        post_section = _post_section(html)
+        # Parsing only the post's section skips the head and the body's spilled copy: half the
+        # work on every page. The whole document is parsed when that is all there is.
+        self.selector = Selector(text=post_section) if post_section else self.document
         sections = self.selector.xpath(self.SECTION_XPATH)
         # The spilled copy of the body comes first; the real section is the last one.
         self.section: etree._Element | None = sections[-1].root if sections else None
         self.has_layout = self.section is not None
         self._split_body()
+
+    @cached_property
+    def document(self) -> Selector:
+        """The whole page, for the head's metadata (read only when the section lacks it)."""
+        return Selector(text=self.html)
 
     # -- structure --------------------------------------------------------------------------
 
@@ -147,7 +160,7 @@ class ArticlePageParser:
             return inline_text(self.title_node)
         if not self.has_layout:
             for xpath in self.TITLE_META_XPATHS:
-                value = self.selector.xpath(xpath).get()
+                value = self.document.xpath(xpath).get()
                 if value:
                     return value.split(" | ")[0].strip()
         return ""
@@ -161,8 +174,8 @@ class ArticlePageParser:
         return self._published_from_metadata()
 
     def _published_from_metadata(self) -> str | None:
-        candidates = [self.selector.xpath(self.PUBLISHED_META_XPATH).get()]
-        for raw in self.selector.xpath(self.JSON_LD_XPATH).getall():
+        candidates = [self.document.xpath(self.PUBLISHED_META_XPATH).get()]
+        for raw in self.document.xpath(self.JSON_LD_XPATH).getall():
             try:
                 data = json.loads(raw)
             except ValueError:
@@ -265,6 +278,18 @@ class ArticlePageParser:
             stocks=self.stocks(),
             images=self.images(),
         )
+
+
+def _post_section(html: str) -> str | None:
+    """The post's `<section>` (the last one that opens with the date line), as text, or None."""
+    starts = [match.start() for match in _SECTION_START_RE.finditer(html)]
+    for start in reversed(starts):
+        head = html[start : start + _DATE_LINE_WINDOW]
+        if "GMT+8" not in head:
+            continue
+        end = html.find("</section>", start)
+        return html[start : end + len("</section>")] if end >= 0 else html[start:]
+    return None
 
 
 def parse_article(
