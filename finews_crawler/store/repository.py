@@ -145,35 +145,10 @@ def upsert(
 
 
 def _state_from_row(article: Article) -> ArticleState:
-    state = ArticleState(
-        key=article.article_key,
-        info_code=article.info_code,
-        url=article.url,
-        name=article.name,
-        title=article.title,
-        published_at=article.published_at,
-        categories=list(article.categories or []),
-        tags=list(article.tags or []),
-        urls=list(article.urls or []),
-        media=article.media,
-        digest=article.digest,
-        body_html=article.body_html,
-        body_text=article.body_text,
-        share_url=article.share_url,
-        upstream_url=article.upstream_url,
-        stocks=list(article.stocks or []),
-        images=list(article.images or []),
-        crawled_at=article.crawled_at,
-        share_status=article.share_status,
-        share_title=article.share_title,
-        share_text=article.share_text,
-        content_hash=article.content_hash,
-        revision=article.revision,
-        first_seen_at=article.first_seen_at,
-        last_seen_at=article.last_seen_at,
-        changed_at=article.changed_at,
-        id=article.id,
-    )
+    values = {column: getattr(article, column) for column in ArticleState.COLUMNS}
+    for column in ("categories", "tags", "urls", "stocks", "images"):
+        values[column] = list(values[column] or [])  # a copy: the state is changed in place
+    state = ArticleState(key=article.article_key, id=article.id, **values)
     state.stored_stocks = list(state.stocks)
     return state
 
