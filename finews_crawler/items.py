@@ -40,4 +40,3 @@ class ArticleItem:
     share_text: str | None = None
     #: Set by the spider when a page could not be read; validation quarantines such items.
     parse_error: str | None = None
-
