@@ -1,5 +1,7 @@
 """Each spider through Scrapy's real engine against the bundled mirror on 127.0.0.1."""
 
+# ruff: noqa: F811 - pytest fixtures imported from db_fixtures are redefined as arguments
+
 from __future__ import annotations
 
 import json
@@ -9,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from db_fixtures import database_url, pg_database, pg_server  # noqa: F401 - fixtures
 
 from finews_crawler.parsing.html_text import squeeze
 from finews_crawler.site import is_article_path
@@ -78,7 +81,10 @@ def test_unreachable_share_host_never_costs_the_article(run_scrapy, tmp_path, tr
     assert all(i["share_status"].startswith("error: ") for i in items)
 
 
-def test_rerun_requests_no_article_page_and_refresh_does(run_scrapy, tmp_path, mirror):
+def test_rerun_requests_no_article_page_and_refresh_does(
+    run_scrapy, tmp_path, mirror, database_url
+):
+    run_scrapy.database_url = database_url  # SQLite and PostgreSQL
     crawl(run_scrapy, tmp_path, "finews")
     mirror.requests.clear()
     assert crawl(run_scrapy, tmp_path, "finews") == []
@@ -91,8 +97,9 @@ def test_rerun_requests_no_article_page_and_refresh_does(run_scrapy, tmp_path, m
 
 
 def test_earlier_rendering_then_current_keeps_current_data_and_revisions(
-    run_scrapy, serve_site, tmp_path, truth_rows
+    run_scrapy, serve_site, tmp_path, truth_rows, database_url
 ):
+    run_scrapy.database_url = database_url  # SQLite and PostgreSQL
     previous = serve_site(FIXTURES / "site_prev")
     crawl(run_scrapy, tmp_path, "finews", env={"FINEWS_BASE_URL": previous.url})
     current = serve_site(FIXTURES / "site")
