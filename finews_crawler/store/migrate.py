@@ -9,7 +9,11 @@ processes starting at once do not race to create the tables.
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +30,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS_PACKAGE = "finews_crawler.store.migrations"
 #: pg_advisory_xact_lock key held while migrating ("finews" + 1).
 PG_MIGRATION_LOCK = 0x66696E657701
 
@@ -36,10 +40,35 @@ _checked: set[str] = set()
 _checked_lock = threading.Lock()
 
 
+@cache
+def migrations_dir() -> Path:
+    """The packaged migrations as a folder Alembic can list.
+
+    Installed as files, that is the package's own folder. From a zipped egg (scrapyd deploys
+    those) the files are copied out once per process into a temporary folder.
+    """
+    package = resources.files(MIGRATIONS_PACKAGE)
+    if isinstance(package, Path):
+        return package
+    target = Path(tempfile.mkdtemp(prefix="finews-migrations-"))
+    _copy_tree(package, target)
+    return target
+
+
+def _copy_tree(source: Traversable, target: Path) -> None:
+    for entry in source.iterdir():
+        if entry.is_dir():
+            if entry.name != "__pycache__":
+                (target / entry.name).mkdir()
+                _copy_tree(entry, target / entry.name)
+        else:
+            (target / entry.name).write_bytes(entry.read_bytes())
+
+
 def alembic_config(engine: Engine | None = None) -> Config:
     """Alembic configuration pointing at the packaged migrations."""
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("path_separator", "os")
     if engine is not None:
         url = engine.url.render_as_string(hide_password=False)
