@@ -51,8 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-error-ratio",
         type=float,
-        default=0.2,
-        help="fail the run when errors exceed this share of pages (default 0.2)",
+        default=None,
+        help="fail the run when errors exceed this share of pages"
+        " (default: FINEWS_MAX_ERROR_RATIO, 0.2)",
     )
 
 
@@ -120,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
     settings.set("FINEWS_DATABASE_URL", args.database_url, priority="cmdline")
     for name, value in _pairs(args.settings, "-s").items():
         settings.set(name, value, priority="cmdline")
+    if args.max_error_ratio is not None:  # one threshold for the recorded run and the exit status
+        settings.set("FINEWS_MAX_ERROR_RATIO", args.max_error_ratio, priority="cmdline")
+    max_error_ratio = settings.getfloat("FINEWS_MAX_ERROR_RATIO", 0.2)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     log_file = Path(args.log_file or f"data/logs/{args.spider}-{stamp}.log")
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
             f"finews crawl: another crawl holds {args.lock_file} ({held}); exiting", file=sys.stderr
         )
         return EX_TEMPFAIL
-    reason = failure_reason(stats, args.max_error_ratio, args.database_url)
+    reason = failure_reason(stats, max_error_ratio, args.database_url)
     summary = ", ".join(
         f"{key.removeprefix('finews/')}={stats[key]}"
         for key in (
