@@ -3,9 +3,8 @@
 - At open: opens `Repository(FINEWS_DATABASE_URL)` (which migrates the schema), records a crawl run
   (spider name and the spider's optional `run_id` attribute as the run key; the run's id is in
   the stat `finews/run_id`) and replays what earlier runs spooled.
-- Items are buffered and written every FINEWS_STORE_BATCH_SIZE items, and at close, in a worker
-  thread (one batch at a time, in order) so the crawl goes on meanwhile; one transaction per
-  batch (merge and dedupe by infoCode happen in the repository). A write that
+- Items are buffered and written every FINEWS_STORE_BATCH_SIZE items, and at close, one
+  transaction per batch (merge and dedupe by infoCode happen in the repository). A write that
   fails on the connection (database gone, SQLite locked) is retried FINEWS_STORE_RETRIES times
   with exponential backoff from FINEWS_STORE_RETRY_DELAY seconds; then the batch is spooled as
   JSONL under FINEWS_SPOOL_DIR and replayed by the next run. A batch the database rejects for
@@ -29,9 +28,7 @@ finews/errors, finews/quarantined (for what this pipeline quarantines itself).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -124,9 +121,6 @@ class StorePipeline:
         self.items_seen = 0
         self.coverage: Counter[str] = Counter()
         self.sleep: Callable[[float], None] = time.sleep
-        self.write_lock: asyncio.Lock | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.loop_thread: int | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -146,15 +140,12 @@ class StorePipeline:
         self._start_run()
         self.replay_spool()
 
-    async def process_item(self, item: Any) -> Any:
+    def process_item(self, item: Any) -> Any:
         self.add(item)
-        if len(self.buffer) >= self.batch_size:
-            # Waiting here is the back pressure: items wait for the database, not the reverse.
-            await self.write_buffer()
         return item
 
-    async def close_spider(self) -> None:
-        await self.write_buffer()
+    def close_spider(self) -> None:
+        self.flush()
 
     # --- signals ---------------------------------------------------------------------------
 
@@ -162,7 +153,7 @@ class StorePipeline:
         self, item: Any, response: Response | None, exception: BaseException, spider: Spider
     ) -> None:
         if isinstance(exception, DuplicateItem):
-            self.add(item)  # written with the next batch
+            self.add(item)
         elif isinstance(exception, QuarantineItem):
             record = self._record(item)
             self.quarantine(
@@ -175,13 +166,13 @@ class StorePipeline:
         self, item: Any, response: Response | None, spider: Spider, failure: Failure
     ) -> None:
         record = self._record(item)
-        self._inc("finews/errors")
-        self._inc("finews/quarantined")
+        self.stats.inc_value("finews/errors")
+        self.stats.inc_value("finews/quarantined")
         reason = f"pipeline error: {failure.type.__name__}: {failure.getErrorMessage()}"
         self.quarantine(record.get("url") or "", reason, _excerpt(record))
 
     def page_quarantined(self, url: str, reason: str, excerpt: str | None = None) -> None:
-        self._inc("finews/quarantined")
+        self.stats.inc_value("finews/quarantined")
         self.quarantine(url, reason, excerpt or "")
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
@@ -229,9 +220,9 @@ class StorePipeline:
             self.run_id = self.repository.start_run(spider.name, str(run_key) if run_key else None)
         except Exception:
             logger.exception("Could not record the crawl run in %s", mask_url(self.database_url))
-            self._inc("finews/errors")
+            self.stats.inc_value("finews/errors")
         else:
-            self._on_loop(self.stats.set_value, "finews/run_id", self.run_id)
+            self.stats.set_value("finews/run_id", self.run_id)
 
     # --- buffering and writing -------------------------------------------------------------
 
@@ -240,37 +231,21 @@ class StorePipeline:
         return dict(item) if isinstance(item, dict) else ItemAdapter(item).asdict()
 
     def add(self, item: Any) -> None:
-        """Buffer an item (and count its fields for the run's coverage)."""
+        """Buffer an item; a full buffer is written at once."""
         record = self._record(item)
         self.items_seen += 1
         for name in COVERAGE_FIELDS:
             if record.get(name) not in (None, "", [], {}):
                 self.coverage[name] += 1
         self.buffer.append(record)
+        if len(self.buffer) >= self.batch_size:
+            self.flush()
 
-    def _on_loop(self, function: Callable[..., Any], *args: Any) -> None:
-        """Run a stats update on the event loop's thread: writes run in a worker thread, and the
-        stats collector is not thread-safe."""
-        if self.loop is not None and threading.get_ident() != self.loop_thread:
-            self.loop.call_soon_threadsafe(function, *args)
-        else:
-            function(*args)
-
-    def _inc(self, key: str, count: int = 1) -> None:
-        self._on_loop(self.stats.inc_value, key, count)
-
-    async def write_buffer(self) -> None:
-        """Write what is buffered in a worker thread, one batch at a time and in order, so the
-        crawl goes on while the database works (and retry pauses never block the reactor)."""
+    def flush(self) -> None:
+        """Write whatever is buffered."""
         batch, self.buffer = self.buffer, []
-        if not batch:
-            return
-        loop = asyncio.get_running_loop()
-        if loop is not self.loop or self.write_lock is None:  # a crawl has one loop
-            self.loop, self.loop_thread = loop, threading.get_ident()
-            self.write_lock = asyncio.Lock()
-        async with self.write_lock:
-            await asyncio.to_thread(self.store, batch)
+        if batch:
+            self.store(batch)
 
     def field_coverage(self) -> dict[str, float]:
         if not self.items_seen:
@@ -315,7 +290,7 @@ class StorePipeline:
                     raise
                 delay = self.retry_delay * (2**attempt)
                 attempt += 1
-                self._inc("finews/store/retries")
+                self.stats.inc_value("finews/store/retries")
                 logger.warning(
                     "Writing %d items failed (%s: %s); retry %d/%d in %.1fs",
                     len(batch),
@@ -327,22 +302,22 @@ class StorePipeline:
                 )
                 self.sleep(delay)
                 continue
-            self._inc("finews/store/batches")
+            self.stats.inc_value("finews/store/batches")
             for status, count in counts.items():
                 if count:
-                    self._inc(f"finews/{status}", count)
+                    self.stats.inc_value(f"finews/{status}", count)
             return
 
     def _spool_items(self, batch: list[dict[str, Any]]) -> None:
         path = self.spool.write(
             {"kind": "item", "run_id": self.run_id, "item": record} for record in batch
         )
-        self._inc("finews/spooled", len(batch))
+        self.stats.inc_value("finews/spooled", len(batch))
         logger.error("Database unavailable: %d items spooled to %s", len(batch), path)
 
     def _quarantine_unstorable(self, record: dict[str, Any], exc: BaseException) -> None:
-        self._inc("finews/errors")
-        self._inc("finews/quarantined")
+        self.stats.inc_value("finews/errors")
+        self.stats.inc_value("finews/quarantined")
         reason = f"could not be stored: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
         logger.error("Item %s %s", record.get("url"), reason)
         self.quarantine(record.get("url") or "", reason, _excerpt(record))
@@ -381,7 +356,7 @@ class StorePipeline:
                         exc,
                         self.spool.directory,
                     )
-                    self._inc("finews/errors")
+                    self.stats.inc_value("finews/errors")
                     return None
                 self.sleep(self.retry_delay * (2**attempt))
                 attempt += 1
@@ -420,7 +395,7 @@ class StorePipeline:
             except Exception as exc:
                 logger.error("Replaying %s failed (%s); kept for the next run", path.name, exc)
                 self.spool.release(claimed)
-                self._inc("finews/errors")
+                self.stats.inc_value("finews/errors")
                 return
             self.spool.remove(claimed)
-            self._inc("finews/spool/replayed", len(items))
+            self.stats.inc_value("finews/spool/replayed", len(items))
