@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import posixpath
 import re
+from datetime import timedelta, timezone
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
+#: The site's time zone: every page shows its date as `(GMT+8, Asia/Shanghai, CST) ...`.
+SITE_TZ = timezone(timedelta(hours=8), "CST")
 #: Host names the site has been served under; links to any of them mean this site.
 SITE_HOSTS = frozenset({"finews.withounder.com", "finews.zning.me"})
 CANONICAL_HOST = "finews.withounder.com"

@@ -49,7 +49,6 @@ from urllib.parse import unquote, urlsplit
 
 from finews_crawler.parsing.html_text import squeeze
 from finews_crawler.parsing.post import (
-    SITE_TZ,
     SOURCE_FIELD,
     PostError,
     parse_post,
@@ -60,6 +59,7 @@ from finews_crawler.site import (
     ARTICLE_PATH_RE,
     CANONICAL_HOST,
     SHARE_PATH,
+    SITE_TZ,
     is_valid_info_code,
 )
 

@@ -32,7 +32,7 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from finews_crawler.export.jekyll import CATEGORY_RE, category_slugs
-from finews_crawler.parsing.post import SITE_TZ
+from finews_crawler.site import SITE_TZ
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import cached_property
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -39,7 +39,6 @@ from finews_crawler.parsing.html_text import (
     stock_mentions,
 )
 
-CST = timezone(timedelta(hours=8))
 _DATE_LINE_RE = re.compile(r"GMT\+8.*?(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})")
 _SECTION_START_RE = re.compile(r"<section\b[^>]*>", re.IGNORECASE)
 #: How far into a section its date line must appear.
@@ -170,7 +169,7 @@ class ArticlePageParser:
             match = _DATE_LINE_RE.search(inline_text(self.date_node))
             if match:
                 shown = datetime.fromisoformat(f"{match.group(1)}T{match.group(2)}")
-                return shown.replace(tzinfo=CST).isoformat()
+                return shown.replace(tzinfo=site.SITE_TZ).isoformat()
         return self._published_from_metadata()
 
     def _published_from_metadata(self) -> str | None:
@@ -184,7 +183,7 @@ class ArticlePageParser:
                 candidates.append(data.get("datePublished"))
         for value in candidates:
             try:
-                return datetime.fromisoformat(value).astimezone(CST).isoformat()
+                return datetime.fromisoformat(value).astimezone(site.SITE_TZ).isoformat()
             except (TypeError, ValueError):
                 continue
         return None

@@ -34,12 +34,15 @@ import yaml
 
 from finews_crawler.items import ArticleItem
 from finews_crawler.parsing.article import ArticlePageParser
-from finews_crawler.site import DEFAULT_BASE_URL, info_code_from_share_url, normalize_info_code
+from finews_crawler.site import (
+    DEFAULT_BASE_URL,
+    SITE_TZ,
+    info_code_from_share_url,
+    normalize_info_code,
+)
 
 #: The item field (and page record key) that carries a post's exact text (`PostItem`).
 SOURCE_FIELD = "source_markdown"
-#: The site's time zone (`(GMT+8, Asia/Shanghai, CST)` on every page).
-SITE_TZ = timezone(timedelta(hours=8), "CST")
 #: Jekyll only reads `_posts` files named `YYYY-MM-DD-<slug>.<ext>`.
 POST_NAME_RE = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<stem>[^/\\]+)\.(?:md|markdown)$")
 #: Jekyll's front matter: `---` line, YAML, `---` (or `...`) line.

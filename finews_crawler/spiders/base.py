@@ -42,7 +42,6 @@ def _truthy(value: Any) -> bool:
 class FinewsSpider(scrapy.Spider):
     """Base spider. Arguments: `refresh=1` re-fetches stored articles; `run_id=ID` names the run."""
 
-
     def __init__(self, *args: Any, refresh: str = "0", run_id: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.refresh = _truthy(refresh)

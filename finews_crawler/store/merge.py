@@ -26,14 +26,16 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from finews_crawler.site import info_code_from_path, normalize_info_code, post_name_from_path
-
-#: The site's time zone: dates are shown and exported with +08:00.
-CST = timezone(timedelta(hours=8))
+from finews_crawler.site import (
+    SITE_TZ,
+    info_code_from_path,
+    normalize_info_code,
+    post_name_from_path,
+)
 
 NEW = "new"
 UPDATED = "updated"
@@ -81,13 +83,13 @@ def parse_published_at(value: Any) -> datetime | None:
             except ValueError:
                 raise ValueError(f"Unparsable published_at: {text[:64]!r}") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=CST)
+        parsed = parsed.replace(tzinfo=SITE_TZ)
     return parsed
 
 
 def format_published_at(value: datetime | None) -> str | None:
     """ISO 8601 in the site's time zone, e.g. `2022-03-30T23:23:14+08:00`."""
-    return value.astimezone(CST).isoformat() if value is not None else None
+    return value.astimezone(SITE_TZ).isoformat() if value is not None else None
 
 
 def format_timestamp(value: datetime | None) -> str | None:

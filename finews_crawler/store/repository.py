@@ -23,10 +23,9 @@ from sqlalchemy import Table, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from finews_crawler.site import normalize_info_code
+from finews_crawler.site import SITE_TZ, normalize_info_code
 from finews_crawler.store.engine import create_db_engine, mask_url, write_engine
 from finews_crawler.store.merge import (
-    CST,
     NEW,
     STATUSES,
     ArticleState,
@@ -109,7 +108,7 @@ def _parse_bound(value: DateLike) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, date) and not isinstance(value, datetime):
-        return datetime.combine(value, time(), tzinfo=CST)
+        return datetime.combine(value, time(), tzinfo=SITE_TZ)
     return parse_published_at(value)
 
 
