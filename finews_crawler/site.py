@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 #: The site's time zone: every page shows its date as `(GMT+8, Asia/Shanghai, CST) ...`.
@@ -55,6 +55,20 @@ def info_code_from_path(path: str) -> str | None:
 def info_code_from_share_url(url: str) -> str | None:
     match = re.search(r"[?&]infoCode=([^&#]+)", url or "")
     return normalize_info_code(unquote(match.group(1))) if match else None
+
+
+def path_categories(path: str) -> list[str] | None:
+    """The category words of an article URL, lower-cased as Jekyll writes them; None if `path`
+    is not an article URL."""
+    match = ARTICLE_PATH_RE.match(unquote(urlsplit(path).path))
+    return [word for word in match.group("categories").split("/") if word] if match else None
+
+
+def article_path(categories: list[str], published: datetime, stem: str) -> str:
+    """Where Jekyll renders a post: `/<categories...>/yyyy/mm/dd/<stem>.html` (date in GMT+8)."""
+    day = published.astimezone(SITE_TZ)
+    prefix = "".join(f"/{category.lower()}" for category in categories)
+    return f"{prefix}/{day:%Y/%m/%d}/{stem}.html"
 
 
 def is_article_path(path: str) -> bool:

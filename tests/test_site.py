@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from finews_crawler import site
@@ -63,6 +65,15 @@ def test_info_code_and_post_name_from_article_paths() -> None:
     assert site.post_name_from_path(path) == "2021-12-08-NW202112082207123189.md"
     assert site.info_code_from_path("/sitenews/2021/12/01/init.html") is None
     assert site.info_code_from_path("/category/emnews.html") is None
+
+
+def test_article_urls_and_their_categories() -> None:
+    path = "/21shijijingjibaodao/21caijingapp/2021/12/08/NW202112082207123189.html"
+    assert site.path_categories(path) == ["21shijijingjibaodao", "21caijingapp"]
+    assert site.path_categories("/category/emnews.html") is None
+    published = datetime.fromisoformat("2021-12-07T18:00:00+00:00")  # 02:00 the next day in GMT+8
+    built = site.article_path(["21shijijingjibaodao", "21caijingAPP"], published, "NW1")
+    assert built == "/21shijijingjibaodao/21caijingapp/2021/12/08/NW1.html"
 
 
 def test_share_links_go_to_the_configured_share_host() -> None:

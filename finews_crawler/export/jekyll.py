@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from finews_crawler.parsing.html_text import squeeze
 from finews_crawler.parsing.post import (
@@ -56,11 +55,11 @@ from finews_crawler.parsing.post import (
     split_post,
 )
 from finews_crawler.site import (
-    ARTICLE_PATH_RE,
     CANONICAL_HOST,
     SHARE_PATH,
     SITE_TZ,
     is_valid_info_code,
+    path_categories,
 )
 
 logger = logging.getLogger(__name__)
@@ -109,9 +108,8 @@ def category_slugs(record: Mapping[str, Any]) -> list[str]:
             continue
         slugs.append(" ".join(post_item(post).categories))
     for url in [record.get("url"), *(record.get("urls") or [])]:
-        match = ARTICLE_PATH_RE.match(unquote(urlsplit(url or "").path))
-        if match:
-            words = [part for part in match.group("categories").split("/") if part]
+        words = path_categories(url or "")
+        if words:
             slugs.append(" ".join(by_lower.get(word.lower(), word) for word in words))
     if not slugs:
         slugs = categories

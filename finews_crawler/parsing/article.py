@@ -197,8 +197,7 @@ class ArticlePageParser:
                     return category.split()
         if self.listing_categories:
             return self.listing_categories
-        match = site.ARTICLE_PATH_RE.match(self.path)
-        return [part for part in match.group("categories").split("/") if part] if match else []
+        return site.path_categories(self.path) or []
 
     def _category_of_link(self, href: str) -> str | None:
         # Relative back links (`../emnews/`) were written relative to the site root.

@@ -37,6 +37,7 @@ from finews_crawler.parsing.article import ArticlePageParser
 from finews_crawler.site import (
     DEFAULT_BASE_URL,
     SITE_TZ,
+    article_path,
     info_code_from_share_url,
     normalize_info_code,
 )
@@ -241,13 +242,6 @@ def _offset(raw: str) -> timezone:
     digits = raw[1:].replace(":", "")
     hours, minutes = (digits[:-2], digits[-2:]) if len(digits) > 2 else (digits, "0")
     return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
-
-
-def article_path(categories: list[str], published: datetime, stem: str) -> str:
-    """Where Jekyll renders a post: `/<categories...>/yyyy/mm/dd/<stem>.html` (date in GMT+8)."""
-    day = published.astimezone(SITE_TZ)
-    prefix = "".join(f"/{category.lower()}" for category in categories)
-    return f"{prefix}/{day:%Y/%m/%d}/{stem}.html"
 
 
 def _words(value: object) -> list[str]:

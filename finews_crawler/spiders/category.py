@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import unquote
 
 from scrapy.http import Request, Response
 
@@ -28,14 +27,13 @@ class CategorySpider(FinewsSpider):
         if not self.category:
             raise ValueError("give the category to crawl: scrapy crawl category -a category=SLUG")
         # Post URLs start with the category words, lower-cased, one segment per word.
-        self.article_prefix = "/".join(self.category.lower().split()) + "/"
+        self.url_categories = self.category.lower().split()
 
     def start_paths(self) -> Iterable[str]:
         return [site.category_path(self.category)]
 
     def wants_article(self, path: str) -> bool:
-        match = site.ARTICLE_PATH_RE.match(unquote(path))
-        return bool(match) and match.group("categories") == self.article_prefix
+        return site.path_categories(path) == self.url_categories
 
     def parse_listing(self, response: Response) -> Iterator[Request]:
         requests = list(super().parse_listing(response))
