@@ -229,7 +229,6 @@ _LINK_P_RE = re.compile(
 )
 _SMALL_RE = re.compile(r"<small>.*?</small>", re.S)
 _TAG_RE = re.compile(r"<[^>]+>")
-_CODE_STEM_RE = re.compile(r"^(?:NW)?\d{18}$")
 
 
 class MirrorServer:
@@ -399,11 +398,10 @@ class MirrorServer:
             if self._code_index is None:
                 index: dict[str, Path] = {}
                 for page in sorted(self.root.rglob("*.html")):
-                    if _CODE_STEM_RE.match(page.stem):
-                        code = normalize_info_code(page.stem)
-                        # Prefer the media page (NW...), which carries the share link.
-                        if code and (code not in index or page.stem.startswith("NW")):
-                            index[code] = page
+                    code = normalize_info_code(page.stem)
+                    # Prefer the media page (NW...), which carries the share link.
+                    if code and (code not in index or page.stem.startswith("NW")):
+                        index[code] = page
                 self._code_index = index
             return self._code_index.get(info_code)
 
