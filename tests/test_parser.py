@@ -7,23 +7,23 @@ import json
 from pathlib import Path
 
 import pytest
+from parser_cases import CASES, HOST, PAGES, page_html, page_url
 
 from finews_crawler.parsing.article import parse_article
 from finews_crawler.parsing.html_text import squeeze
 from finews_crawler.parsing.listing import parse_listing
 
 FIXTURES = Path(__file__).parent / "fixtures"
-PAGES = FIXTURES / "pages"
 SITE = FIXTURES / "site"
-HOST = "https://finews.withounder.com"
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in PAGES.glob("*.json")))
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_fixture_page_parses_to_expected_record(name: str) -> None:
-    case = json.loads((PAGES / f"{name}.json").read_text(encoding="utf-8"))
-    html = (PAGES / f"{name}.html").read_bytes().decode("utf-8")
-    item = parse_article(html, case["url"], case["listing_categories"])
-    assert (dataclasses.asdict(item) if item else None) == case["expected"]
+    case = CASES[name]
+    expected = json.loads((PAGES / f"{name}.json").read_text(encoding="utf-8"))
+    assert (expected["page"], expected["url"]) == (case.page, page_url(case))
+    item = parse_article(page_html(case), page_url(case), case.listing_categories)
+    assert (dataclasses.asdict(item) if item else None) == expected["expected"]
 
 
 def _truth_rows() -> list[dict]:
@@ -53,8 +53,9 @@ def test_no_other_page_of_the_mirror_is_an_article() -> None:
 
 def test_crlf_page_gives_the_same_text_as_lf() -> None:
     url = HOST + "/shanghaifabu/2022/03/30/NW202203302328599218.html"
-    lf = parse_article((PAGES / "seed_shanghaifabu.html").read_text(encoding="utf-8"), url)
-    crlf_html = (PAGES / "crlf_line_ends.html").read_bytes().decode("utf-8")
+    lf = parse_article(page_html(CASES["seed_shanghaifabu"]), url)
+    crlf_html = page_html(CASES["crlf_line_ends"])
+    assert "\r\n" in crlf_html
     crlf = parse_article(crlf_html, url)
     assert "\r" not in crlf.body_text
     assert squeeze(crlf.body_text) == squeeze(lf.body_text)
@@ -66,7 +67,7 @@ def test_crlf_page_gives_the_same_text_as_lf() -> None:
 
 
 def test_page_without_layout_keeps_its_body_but_has_no_date() -> None:
-    html = (PAGES / "no_layout.html").read_text(encoding="utf-8")
+    html = page_html(CASES["no_layout"])
     item = parse_article(html, HOST + "/2022/03/30/NW202203302328599218.html")
     assert item.categories == ["shanghaifabu"]
     assert item.published_at is None  # validation quarantines it
@@ -74,7 +75,7 @@ def test_page_without_layout_keeps_its_body_but_has_no_date() -> None:
 
 
 def test_markup_is_sanitized_out_of_body_html() -> None:
-    page = (PAGES / "seed_shanghaifabu.html").read_text(encoding="utf-8")
+    page = page_html(CASES["seed_shanghaifabu"])
     hostile = page.replace(
         '<p class="em_media">',
         '<p onclick="steal()">x<script>alert(1)</script><a href="javascript:alert(2)">y</a></p>'
