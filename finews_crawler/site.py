@@ -81,6 +81,17 @@ def category_slug_from_path(path: str) -> str | None:
     return unquote(match.group("slug")) if match else None
 
 
+def listing_category(path: str) -> str | None:
+    """The category a listing page lists: `/category/<slug>.html`, or a category's own index
+    (`/emnews/`, `/emnews/index.html`); None for other pages (`/`, the feed, articles)."""
+    slug = category_slug_from_path(path)
+    if slug is not None:
+        return slug
+    parts = unquote(urlsplit(path).path).removesuffix("index.html").strip("/").split("/")
+    is_index = path.endswith(("/", "/index.html"))
+    return parts[0] if is_index and len(parts) == 1 and parts[0] else None
+
+
 def category_path(slug: str) -> str:
     return f"/category/{quote(slug)}.html"
 

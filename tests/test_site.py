@@ -76,6 +76,22 @@ def test_article_urls_and_their_categories() -> None:
     assert built == "/21shijijingjibaodao/21caijingapp/2021/12/08/NW1.html"
 
 
+@pytest.mark.parametrize(
+    ("path", "category"),
+    [
+        ("/category/21shijijingjibaodao%2021caijingAPP.html", "21shijijingjibaodao 21caijingAPP"),
+        ("/emnews/", "emnews"),
+        ("/emnews/index.html", "emnews"),
+        ("/", None),
+        ("/index.html", None),
+        ("/feed.xml", None),
+        ("/emnews/2021/12/08/202112082206672930.html", None),
+    ],
+)
+def test_listing_category(path: str, category: str | None) -> None:
+    assert site.listing_category(path) == category
+
+
 def test_share_links_go_to_the_configured_share_host() -> None:
     share = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202203302328599218"
     assert site.share_request_url(share, None) == share

@@ -202,14 +202,7 @@ class ArticlePageParser:
     def _category_of_link(self, href: str) -> str | None:
         # Relative back links (`../emnews/`) were written relative to the site root.
         href = _LEADING_DOTS_RE.sub("/", href.strip())
-        absolute = urljoin(self.url, href)
-        slug = site.category_slug_from_path(urlsplit(absolute).path)
-        if slug:
-            return slug
-        path = unquote(urlsplit(absolute).path).strip("/")
-        if path and "/" not in path and not path.endswith(".html"):
-            return path  # `//host/emnews/` or `../emnews/`: the category's own index
-        return None
+        return site.listing_category(urlsplit(urljoin(self.url, href)).path)
 
     def tags(self) -> list[str]:
         if self.tags_node is None:

@@ -105,7 +105,7 @@ class FinewsSpider(scrapy.Spider):
     async def start(self) -> Any:
         self.load_stored_state()
         for path in self.start_paths():
-            yield self.listing_request(path, category=self.category_of_listing(path))
+            yield self.listing_request(path, category=site.listing_category(path))
 
     def load_stored_state(self) -> None:
         """What the database already holds: stored article pages are not fetched again (a cron
@@ -121,13 +121,6 @@ class FinewsSpider(scrapy.Spider):
             logger.exception("could not read the database; fetching every article")
             self.crawler.stats.inc_value("finews/errors")
         self.crawler.stats.set_value("finews/stored_pages_at_start", len(self.stored_pages))
-
-    @staticmethod
-    def category_of_listing(path: str) -> str | None:
-        slug = site.category_slug_from_path(path)
-        if slug is not None:
-            return slug
-        return "emnews" if path.rstrip("/") in ("/emnews", "/emnews/index.html") else None
 
     def queue_article(self, path: str, listing_category: str | None) -> None:
         """Queue an article page once per run, unless it is already stored."""
