@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_runner import finews_cli
 from db_fixtures import database_url, pg_database, pg_server  # noqa: F401 - fixtures
 
 from finews_crawler.parsing.html_text import squeeze
@@ -124,17 +125,6 @@ def test_earlier_rendering_then_current_keeps_current_data_and_revisions(
         assert old_versions and all(v["data"]["published_at"] for v in old_versions)
 
 
-def finews(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "finews_crawler.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
 def test_finews_crawl_locks_logs_and_reports(tmp_path, mirror):
     db = f"sqlite:///{tmp_path / 'finews.sqlite3'}"
     settings = [
@@ -147,7 +137,7 @@ def test_finews_crawl_locks_logs_and_reports(tmp_path, mirror):
     ]
     common = ["--database-url", db, "--lock-file", str(tmp_path / "crawl.lock")]
 
-    ok = finews("crawl", "shanghaifabu", *common, *settings, cwd=tmp_path)
+    ok = finews_cli(["crawl", "shanghaifabu", *common, *settings], cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert "ok (" in ok.stdout
     logs = list((tmp_path / "data" / "logs").glob("shanghaifabu-*.log"))
@@ -166,28 +156,30 @@ def test_finews_crawl_locks_logs_and_reports(tmp_path, mirror):
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        busy = finews("crawl", "shanghaifabu", *common, *settings, cwd=tmp_path)
+        busy = finews_cli(["crawl", "shanghaifabu", *common, *settings], cwd=tmp_path)
         assert busy.returncode == 75 and "another crawl holds" in busy.stderr
     finally:
         holder.kill()
         holder.wait()
     # The holder was killed: its lock died with it.
-    again = finews("crawl", "shanghaifabu", *common, *settings, cwd=tmp_path)
+    again = finews_cli(["crawl", "shanghaifabu", *common, *settings], cwd=tmp_path)
     assert again.returncode == 0, again.stderr
 
-    down = finews(
-        "crawl",
-        "shanghaifabu",
-        *common,
-        "-s",
-        "FINEWS_BASE_URL=http://127.0.0.1:9",
-        "-s",
-        "RETRY_TIMES=0",
+    down = finews_cli(
+        [
+            "crawl",
+            "shanghaifabu",
+            *common,
+            "-s",
+            "FINEWS_BASE_URL=http://127.0.0.1:9",
+            "-s",
+            "RETRY_TIMES=0",
+        ],
         cwd=tmp_path,
     )
     assert down.returncode == 1 and "FAILED" in down.stderr
 
-    runs = finews("runs", "--database-url", db, cwd=tmp_path)
+    runs = finews_cli(["runs", "--database-url", db], cwd=tmp_path)
     assert runs.returncode == 0 and "shanghaifabu" in runs.stdout
 
 

@@ -7,12 +7,11 @@ truth merged by infoCode, and a comparison of an export with it.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from cli_runner import finews_cli
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,23 +31,6 @@ def setting_args(extra: Mapping[str, str] | None = None) -> list[str]:
     """`-s NAME=value` arguments for FAST_SETTINGS updated with `extra`."""
     merged = {**FAST_SETTINGS, **(extra or {})}
     return [arg for name, value in merged.items() for arg in ("-s", f"{name}={value}")]
-
-
-def finews_cli(
-    args: Sequence[str], env: Mapping[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """`finews ARGS` in a subprocess (FINEWS_* of this process dropped, `env` added)."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("FINEWS_")}
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "finews_crawler.cli", *args],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def export_records(database_url: str) -> list[dict[str, Any]]:

@@ -14,10 +14,10 @@ import subprocess
 import sys
 
 import pytest
+from cli_runner import finews_cli
 from test_faults_common import (
     PROJECT_ROOT,
     export_records,
-    finews_cli,
     setting_args,
 )
 from truth import assert_matches_truth

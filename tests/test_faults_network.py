@@ -14,9 +14,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from cli_runner import finews_cli
 from test_faults_common import (
     export_records,
-    finews_cli,
     setting_args,
 )
 from truth import assert_matches_truth

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import subprocess
-import sys
+
+from cli_runner import finews_cli
 
 from finews_crawler.health import health_problems
 
@@ -41,28 +42,13 @@ def test_finews_crawl_fails_when_the_site_stops_listing_articles(
     db = f"sqlite:///{tmp_path / 'finews.sqlite3'}"
 
     def crawl(base_url: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "finews_crawler.cli",
-                "crawl",
-                "finews",
-                "--database-url",
-                db,
-                "-s",
-                f"FINEWS_BASE_URL={base_url}",
-                "-s",
-                f"FINEWS_SHARE_BASE_URL={base_url}",
-                "-s",
-                "AUTOTHROTTLE_ENABLED=false",
-            ],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        settings = [
+            f"FINEWS_BASE_URL={base_url}",
+            f"FINEWS_SHARE_BASE_URL={base_url}",
+            "AUTOTHROTTLE_ENABLED=false",
+        ]
+        args = ["crawl", "finews", "--database-url", db]
+        return finews_cli(args + [a for s in settings for a in ("-s", s)], cwd=tmp_path)
 
     assert crawl(mirror.url).returncode == 0
     assert crawl(mirror.url).returncode == 0  # nothing new is healthy
