@@ -9,6 +9,7 @@ from __future__ import annotations
 import posixpath
 import re
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 #: The site's time zone: every page shows its date as `(GMT+8, Asia/Shanghai, CST) ...`.
@@ -32,6 +33,31 @@ ARTICLE_PATH_RE = re.compile(
 CATEGORY_PATH_RE = re.compile(r"^/category/(?P<slug>[^/]+)\.html$")
 #: The pages that list posts besides the category pages.
 LISTING_PATHS = ("/", "/index.html", "/emnews/", "/emnews/index.html", "/feed.xml")
+
+
+def parse_published_at(value: Any) -> datetime | None:
+    """A timezone-aware datetime from an ISO 8601 string (no offset: the site's +08:00)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        text = str(value).strip()
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            try:
+                parsed = datetime.strptime(text, "%Y-%m-%d %H:%M:%S %z")
+            except ValueError:
+                raise ValueError(f"Unparsable published_at: {text[:64]!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=SITE_TZ)
+    return parsed
+
+
+def format_published_at(value: datetime | None) -> str | None:
+    """ISO 8601 in the site's time zone, e.g. `2022-03-30T23:23:14+08:00`."""
+    return value.astimezone(SITE_TZ).isoformat() if value is not None else None
 
 
 def normalize_info_code(value: str | None) -> str | None:

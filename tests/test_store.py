@@ -25,9 +25,10 @@ from db_fixtures import (  # noqa: F401 - fixtures
 from sqlalchemy import event, inspect, select, text
 
 from finews_crawler.commands import db as db_command
+from finews_crawler.site import parse_published_at
 from finews_crawler.store import Repository, mask_url, normalize_url
 from finews_crawler.store.engine import create_db_engine
-from finews_crawler.store.merge import article_key, content_hash, parse_published_at
+from finews_crawler.store.merge import article_key, content_hash
 from finews_crawler.store.migrate import current_revision, head_revision
 from finews_crawler.store.models import (
     Article,

@@ -59,6 +59,7 @@ from finews_crawler.site import (
     SHARE_PATH,
     SITE_TZ,
     is_valid_info_code,
+    parse_published_at,
     path_categories,
 )
 
@@ -282,11 +283,11 @@ def _check_category(category: str) -> None:
 def _published(record: Mapping[str, Any]) -> datetime:
     value = record.get("published_at")
     try:
-        published = datetime.fromisoformat(str(value))
+        published = parse_published_at(value)
     except ValueError:
-        raise ExportError(f"no valid published_at ({value!r})") from None
-    if published.tzinfo is None:
-        published = published.replace(tzinfo=SITE_TZ)
+        published = None
+    if published is None:
+        raise ExportError(f"no valid published_at ({value!r})")
     return published.astimezone(SITE_TZ)
 
 

@@ -32,7 +32,7 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from finews_crawler.export.jekyll import CATEGORY_RE, category_slugs
-from finews_crawler.site import SITE_TZ
+from finews_crawler.site import SITE_TZ, parse_published_at
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +46,6 @@ UNDATED = "undated"
 def record_schema() -> dict[str, Any]:
     """The JSON Schema of one exported record."""
     return json.loads(SCHEMA_PATH.read_text("utf-8"))
-
-
-def export_fields() -> tuple[str, ...]:
-    """The exported keys, in their output order."""
-    return tuple(record_schema()["properties"])
 
 
 def export_record(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,12 +69,10 @@ def partition_keys(record: Mapping[str, Any], partition: str) -> list[str]:
     """The partition file names (without extension) a record goes to."""
     if partition == "day":
         try:
-            published = datetime.fromisoformat(str(record.get("published_at")))
+            published = parse_published_at(record.get("published_at"))
         except ValueError:
-            return [UNDATED]
-        if published.tzinfo is None:
-            published = published.replace(tzinfo=SITE_TZ)
-        return [f"{published.astimezone(SITE_TZ):%Y-%m-%d}"]
+            published = None
+        return [f"{published.astimezone(SITE_TZ):%Y-%m-%d}"] if published else [UNDATED]
     if partition == "category":
         slugs = category_slugs(record) or ["uncategorized"]
         # Slugs are plain words (a space at most); anything else is percent-encoded.
@@ -276,7 +269,6 @@ __all__ = [
     "STDOUT",
     "ExportState",
     "Progress",
-    "export_fields",
     "export_record",
     "partition_keys",
     "record_line",

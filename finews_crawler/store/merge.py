@@ -31,9 +31,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from finews_crawler.site import (
-    SITE_TZ,
+    format_published_at,
     info_code_from_path,
     normalize_info_code,
+    parse_published_at,
     post_name_from_path,
 )
 
@@ -65,31 +66,6 @@ _WHITESPACE = re.compile(r"\s+")
 
 def strip_whitespace(value: str | None) -> str:
     return _WHITESPACE.sub("", value or "")
-
-
-def parse_published_at(value: Any) -> datetime | None:
-    """A timezone-aware datetime from an ISO 8601 string (no offset: the site's +08:00)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        text = str(value).strip()
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            try:
-                parsed = datetime.strptime(text, "%Y-%m-%d %H:%M:%S %z")
-            except ValueError:
-                raise ValueError(f"Unparsable published_at: {text[:64]!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=SITE_TZ)
-    return parsed
-
-
-def format_published_at(value: datetime | None) -> str | None:
-    """ISO 8601 in the site's time zone, e.g. `2022-03-30T23:23:14+08:00`."""
-    return value.astimezone(SITE_TZ).isoformat() if value is not None else None
 
 
 def format_timestamp(value: datetime | None) -> str | None:

@@ -23,7 +23,7 @@ from sqlalchemy import Table, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from finews_crawler.site import SITE_TZ, normalize_info_code
+from finews_crawler.site import SITE_TZ, normalize_info_code, parse_published_at
 from finews_crawler.store.engine import create_db_engine, mask_url, write_engine
 from finews_crawler.store.merge import (
     NEW,
@@ -34,7 +34,6 @@ from finews_crawler.store.merge import (
     clean_text,
     format_timestamp,
     page_sort_key,
-    parse_published_at,
 )
 from finews_crawler.store.migrate import ensure_schema
 from finews_crawler.store.models import (
