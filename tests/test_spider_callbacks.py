@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from unittest.mock import Mock, PropertyMock, patch
 
@@ -36,6 +37,15 @@ def page(rel: str, request: Request | None = None) -> TextResponse:
     body = (SITE / rel).read_bytes()
     cls = TextResponse if rel.endswith(".xml") else HtmlResponse
     return cls(url=url, body=body, encoding="utf-8", request=request)
+
+
+def article_outputs(spider, response: TextResponse) -> list:
+    """What `parse_article` (an async generator: it awaits the parser) yields for a page."""
+
+    async def collect() -> list:
+        return [output async for output in spider.parse_article(response)]
+
+    return asyncio.run(collect())
 
 
 def test_category_listing_requests_its_articles_with_the_category() -> None:
@@ -79,7 +89,7 @@ def test_site_spider_defers_front_page_articles_and_follows_feed_categories() ->
 def test_article_with_share_link_requests_it_and_keeps_the_item() -> None:
     spider = make_spider(ShanghaifabuSpider)
     rel = "shanghaifabu/2022/03/30/NW202203302328599218.html"
-    outputs = list(spider.parse_article(page(rel)))
+    outputs = article_outputs(spider, page(rel))
     share = [o for o in outputs if isinstance(o, Request)]
     assert len(share) == 1
     assert share[0].url == (f"{SHARE}/html_News/NewsShare.html?infoCode=NW202203302328599218")
@@ -94,7 +104,7 @@ def test_article_with_share_link_requests_it_and_keeps_the_item() -> None:
 def test_share_answer_is_recorded(status: int, expected: str) -> None:
     spider = make_spider(ShanghaifabuSpider)
     rel = "shanghaifabu/2022/03/30/NW202203302328599218.html"
-    share = next(o for o in spider.parse_article(page(rel)) if isinstance(o, Request))
+    share = next(o for o in article_outputs(spider, page(rel)) if isinstance(o, Request))
     body = "<html><head><title>分享</title></head><body><p>正文</p></body></html>".encode()
     response = HtmlResponse(
         url=share.url, status=status, body=body, request=share, encoding="utf-8"
@@ -107,7 +117,7 @@ def test_share_answer_is_recorded(status: int, expected: str) -> None:
 
 def test_emnews_article_is_an_item_at_once() -> None:
     spider = make_spider(SiteSpider)
-    outputs = list(spider.parse_article(page("emnews/2021/12/08/202112082206672930.html")))
+    outputs = article_outputs(spider, page("emnews/2021/12/08/202112082206672930.html"))
     items = [o for o in outputs if isinstance(o, ArticleItem)]
     assert len(items) == 1 and items[0].crawled_at
     categories = [o.url for o in outputs if isinstance(o, Request)]
@@ -116,7 +126,7 @@ def test_emnews_article_is_an_item_at_once() -> None:
 
 def test_non_article_page_gives_nothing() -> None:
     spider = make_spider(SiteSpider)
-    assert list(spider.parse_article(page("404.html"))) == []
+    assert article_outputs(spider, page("404.html")) == []
 
 
 def _failure(request: Request, error: Exception) -> Failure:
@@ -131,7 +141,7 @@ def test_article_requests_are_let_out_through_a_window() -> None:
     first = list(spider.parse_listing(page("category/shanghaifabu.html", listing)))
     assert len(first) == 3 and len(spider.pending_articles) == 6
     # Each article answered (or failed) lets the next one out.
-    answered = list(spider.parse_article(page(first[0].url.removeprefix(f"{BASE}/"), first[0])))
+    answered = article_outputs(spider, page(first[0].url.removeprefix(f"{BASE}/"), first[0]))
     assert len([r for r in answered if r.callback == spider.parse_article]) == 1
     failed = list(spider.page_failed(_failure(first[1], ConnectionRefusedError())))
     assert len(failed) == 1 and len(spider.pending_articles) == 4

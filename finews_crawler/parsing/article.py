@@ -66,7 +66,7 @@ class ArticlePageParser:
         post_section = _post_section(html)
         # Parsing only the post's section skips the head and the body's spilled copy: half the
         # work on every page. The whole document is parsed when that is all there is.
-        self.selector = Selector(text=post_section) if post_section else self.document
+        self.selector = Selector(text=post_section, type="html") if post_section else self.document
         sections = self.selector.xpath(self.SECTION_XPATH)
         # The spilled copy of the body comes first; the real section is the last one.
         self.section: etree._Element | None = sections[-1].root if sections else None
@@ -76,7 +76,7 @@ class ArticlePageParser:
     @cached_property
     def document(self) -> Selector:
         """The whole page, for the head's metadata (read only when the section lacks it)."""
-        return Selector(text=self.html)
+        return Selector(text=self.html, type="html")
 
     # -- structure --------------------------------------------------------------------------
 

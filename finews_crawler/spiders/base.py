@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,9 +22,9 @@ from twisted.python.failure import Failure
 
 from finews_crawler import site
 from finews_crawler.items import ArticleItem
-from finews_crawler.parsing.article import parse_article
 from finews_crawler.parsing.html_text import element_text
 from finews_crawler.parsing.listing import parse_listing
+from finews_crawler.parsing.pool import ParserPool
 from finews_crawler.signals import page_quarantined
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ class FinewsSpider(scrapy.Spider):
         spider.follow_share = settings.getbool("FINEWS_FOLLOW_SHARE", True)
         spider.share_timeout = settings.getfloat("FINEWS_SHARE_TIMEOUT", 10.0)
         spider.article_window = settings.getint("FINEWS_ARTICLE_WINDOW", 500)
+        spider.parser = ParserPool(settings.getint("FINEWS_PARSER_PROCESSES", 0))
+        crawler.signals.connect(spider.close_parser, signal=signals.spider_closed)
         crawler.signals.connect(spider.release_on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.article_dropped, signal=signals.request_dropped)
         return spider
@@ -192,10 +194,11 @@ class FinewsSpider(scrapy.Spider):
             if self.wants_category(slug):
                 yield self.listing_request(site.category_path(slug), category=slug)
 
-    def parse_article(self, response: Response) -> Iterator[Any]:
+    async def parse_article(self, response: Response) -> AsyncIterator[Any]:
         """Parse one article page into an item; follow its share link and its category."""
         self.article_settled()
-        yield from self.release_articles()
+        for request in self.release_articles():
+            yield request
         stats = self.crawler.stats
         stats.inc_value("finews/pages")
         if not isinstance(response, TextResponse):
@@ -204,7 +207,7 @@ class FinewsSpider(scrapy.Spider):
             return
         listing_categories = response.meta.get("listing_categories") or []
         try:
-            item = parse_article(response.text, response.url, listing_categories)
+            item = await self.parser.parse_article(response.text, response.url, listing_categories)
         except Exception as exc:  # e.g. binary garbage served as HTML: recorded, not a crash
             stats.inc_value("finews/pages_unparsable")
             logger.warning("could not parse %s: %s: %s", response.url, type(exc).__name__, exc)
@@ -214,12 +217,20 @@ class FinewsSpider(scrapy.Spider):
             stats.inc_value("finews/pages_not_article")
             return
         item.crawled_at = datetime.now(UTC).isoformat(timespec="seconds")
-        yield from self.follow_categories([" ".join(item.categories)] if item.categories else [])
+        for request in self.follow_categories(
+            [" ".join(item.categories)] if item.categories else []
+        ):
+            yield request
         share_request = self.share_request(item)
         if share_request is None:
             yield item
         else:
             yield share_request
+
+    async def close_parser(self) -> None:
+        await self.parser.close()
+        self.crawler.stats.set_value("finews/parser/processes_started", self.parser.started)
+        self.crawler.stats.set_value("finews/parser/restarts", self.parser.restarts)
 
     def unparsable(self, response: Response, reason: str) -> ArticleItem:
         """An item that validation will quarantine, so the page is recorded, not lost."""
