@@ -4,8 +4,8 @@
 
 SPIDER is `finews` (the project's site spider, all pipelines) or `linkonly`
 (`bench/linkonly.py`). Settings are the project's with the NAME=VALUE overrides. Writes the
-crawl stats, the crawl's wall time (engine start to close) and this process's peak RSS to
-STATS_JSON.
+crawl stats, the crawl's wall time (engine start to close), this process's peak RSS and CPU
+time, and the peak RSS of its largest child (the parser and writer processes) to STATS_JSON.
 """
 
 from __future__ import annotations
@@ -41,11 +41,17 @@ def main(argv: list[str]) -> int:
     process.start()
     wall = time.perf_counter() - started
     stats = crawler.stats.get_stats()
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out.write_text(
-        json.dumps({"stats": stats, "wall": wall, "peak_rss_kib": peak_kib}, default=str),
-        encoding="utf-8",
-    )
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = {
+        "stats": stats,
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "peak_rss_kib": usage.ru_maxrss,
+        "child_peak_rss_kib": children.ru_maxrss,
+        "children_cpu": children.ru_utime + children.ru_stime,
+    }
+    out.write_text(json.dumps(result, default=str), encoding="utf-8")
     return 0
 
 

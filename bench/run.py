@@ -46,6 +46,7 @@ TARGET_RATIO = 0.80
 TARGET_RERUN = 0.25
 TARGET_RSS_MIB = 400
 FLAT_TOLERANCE = 1.25  # peak RSS at the largest N within this factor of the smallest
+CHILDREN = 2  # a parser and a writer process beside each full crawl (counted at the largest's RSS)
 
 
 def mirror_for(articles: int) -> Path:
@@ -125,6 +126,7 @@ def crawl(spider: str, url: str, database: Path, work: Path, tag: str) -> dict:
         articles=stats.get("finews/pages", 0),
         requests=stats.get("downloader/request_count", 0),
         peak_mib=max(usage.ru_maxrss, result["peak_rss_kib"]) / 1024,
+        child_peak_mib=result["child_peak_rss_kib"] / 1024,
         pages_per_s=pages / result["wall"] if result["wall"] else 0.0,
         errors=error_count(stats),
     )
@@ -201,25 +203,36 @@ def export_rate(database: Path, work: Path) -> dict:
     return {"records": records, "export_s": seconds, "export_rate": records / seconds}
 
 
-def bench(articles: int, keep: bool) -> dict:
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median wall time (its figures stay together); peak memory is the most
+    any run reached."""
+    ordered = sorted(runs, key=lambda run: run["wall"])
+    median = dict(ordered[len(ordered) // 2])
+    median["walls"] = [run["wall"] for run in runs]
+    median["peak_mib"] = max(run["peak_mib"] for run in runs)
+    median["child_peak_mib"] = max(run["child_peak_mib"] for run in runs)
+    return median
+
+
+def bench(articles: int, keep: bool, repeat: int) -> dict:
     mirror = mirror_for(articles)
     work = Path(tempfile.mkdtemp(prefix=f"bench{articles}-", dir=OUT))
-    database = work / "finews.sqlite3"
     server = MirrorProcess(mirror)
+    links, fulls = [], []
     try:
         print(f"[{articles}] mirror {mirror} at {server.url}", file=sys.stderr, flush=True)
-        link = crawl("linkonly", server.url, work / "unused.sqlite3", work, "linkonly")
-        print(
-            f"[{articles}] link-only: {link['pages']} pages in {link['wall']:.1f}s",
-            file=sys.stderr,
-            flush=True,
-        )
-        full = crawl("finews", server.url, database, work, "full")
-        print(
-            f"[{articles}] full: {full['pages']} pages in {full['wall']:.1f}s",
-            file=sys.stderr,
-            flush=True,
-        )
+        # Alternated, so that a slow spell of the machine does not land on one side only.
+        for round_ in range(repeat):
+            links.append(crawl("linkonly", server.url, work / "unused.sqlite3", work, "linkonly"))
+            database = work / f"finews{round_}.sqlite3"
+            fulls.append(crawl("finews", server.url, database, work, f"full{round_}"))
+            print(
+                f"[{articles}] round {round_ + 1}/{repeat}: link-only {links[-1]['pages']} pages "
+                f"in {links[-1]['wall']:.1f}s, full {fulls[-1]['pages']} pages in "
+                f"{fulls[-1]['wall']:.1f}s",
+                file=sys.stderr,
+                flush=True,
+            )
         rerun = crawl("finews", server.url, database, work, "rerun")
         print(
             f"[{articles}] rerun: {rerun['requests']} requests in {rerun['wall']:.1f}s",
@@ -232,6 +245,7 @@ def bench(articles: int, keep: bool) -> dict:
     exported = export_rate(database, work)
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
+    link, full = median_run(links), median_run(fulls)
     return {"articles": articles, "link": link, "full": full, "rerun": rerun, **offline, **exported}
 
 
@@ -246,9 +260,22 @@ def table(results: list[dict]) -> str:
             lambda r: f"{r['full']['requests']} / {r['link']['requests']}",
         ),
         (
-            "crawl wall s (full / link-only)",
+            "crawl wall s, median (full / link-only)",
             lambda r: f"{r['full']['wall']:.1f} / {r['link']['wall']:.1f}",
         ),
+        (
+            "crawl wall s, each run: full",
+            lambda r: " ".join(f"{w:.1f}" for w in r["full"]["walls"]),
+        ),
+        (
+            "crawl wall s, each run: link-only",
+            lambda r: " ".join(f"{w:.1f}" for w in r["link"]["walls"]),
+        ),
+        (
+            "CPU s crawl process (full / link-only)",
+            lambda r: f"{r['full']['cpu']:.1f} / {r['link']['cpu']:.1f}",
+        ),
+        ("CPU s parser + writer processes (full)", lambda r: f"{r['full']['children_cpu']:.1f}"),
         ("pages/s full pipeline", lambda r: f"{r['full']['pages_per_s']:.0f}"),
         ("pages/s link-only", lambda r: f"{r['link']['pages_per_s']:.0f}"),
         ("full / link-only", lambda r: f"{ratio(r):.0%}"),
@@ -270,6 +297,7 @@ def table(results: list[dict]) -> str:
             lambda r: f"{r['rerun']['wall']:.1f} ({rerun_wall(r):.1%})",
         ),
         ("peak RSS MiB full crawl", lambda r: f"{r['full']['peak_mib']:.0f}"),
+        ("peak RSS MiB largest child (full)", lambda r: f"{r['full']['child_peak_mib']:.0f}"),
         (
             "peak RSS MiB link-only / rerun",
             lambda r: f"{r['link']['peak_mib']:.0f} / {r['rerun']['peak_mib']:.0f}",
@@ -322,8 +350,11 @@ def verdicts(results: list[dict]) -> list[str]:
             f"{rerun_wall(r):.1%} of the wall time of a full run (target <= {TARGET_RERUN:.0%})",
         )
         peak = max(r["full"]["peak_mib"], r["rerun"]["peak_mib"])
+        total = peak + CHILDREN * r["full"]["child_peak_mib"]
         verdict(
-            peak < TARGET_RSS_MIB, f"N={n}: peak RSS {peak:.0f} MiB (target < {TARGET_RSS_MIB} MiB)"
+            total < TARGET_RSS_MIB,
+            f"N={n}: peak RSS {peak:.0f} MiB, {total:.0f} MiB with the parser and writer "
+            f"processes (target < {TARGET_RSS_MIB} MiB)",
         )
     if len(results) > 1:
         small, large = results[0], results[-1]
@@ -345,6 +376,12 @@ def main(argv: list[str] | None = None) -> int:
         help="synthetic articles (repeat for several sizes); default 3000",
     )
     parser.add_argument("--keep", action="store_true", help="keep the databases and stats")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="crawls of each kind per N, alternated; the median is reported (default 3)",
+    )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument(
         "--set",
@@ -356,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     EXTRA_SETTINGS.update(pair.split("=", 1) for pair in args.set)
     sizes = sorted(args.articles or [3000])
-    results = [bench(n, args.keep) for n in sizes]
+    results = [bench(n, args.keep, max(1, args.repeat)) for n in sizes]
     print(table(results))
     print()
     lines = verdicts(results)

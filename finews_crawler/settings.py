@@ -16,6 +16,10 @@ def _env(name: str, default):
     return os.environ.get(name, default)
 
 
+#: Parsing and database writes get processes of their own only where there is a core for them.
+_MULTI_CORE = (os.cpu_count() or 1) > 1
+
+
 BOT_NAME = "finews_crawler"
 SPIDER_MODULES = ["finews_crawler.spiders"]
 NEWSPIDER_MODULE = "finews_crawler.spiders"
@@ -30,7 +34,7 @@ FINEWS_ARTICLE_WINDOW = _env("FINEWS_ARTICLE_WINDOW", "500")
 #: Child processes that parse article pages, so parsing runs on other cores than the crawl's
 #: event loop (bench/: the full crawl goes from ~70% to ~85% of a link-only crawl's page rate).
 #: 0 parses in the crawl process. Default: 1 on a machine with more than one core, else 0.
-FINEWS_PARSER_PROCESSES = _env("FINEWS_PARSER_PROCESSES", "1" if (os.cpu_count() or 1) > 1 else "0")
+FINEWS_PARSER_PROCESSES = _env("FINEWS_PARSER_PROCESSES", "1" if _MULTI_CORE else "0")
 #: Follow share links at all (the live share host is gone; the article never waits on it).
 FINEWS_FOLLOW_SHARE = _env("FINEWS_FOLLOW_SHARE", "true")
 #: Seconds a share request may take before the article is kept without it.
@@ -40,6 +44,11 @@ FINEWS_SHARE_TIMEOUT = _env("FINEWS_SHARE_TIMEOUT", "10")
 FINEWS_DATABASE_URL = _env("FINEWS_DATABASE_URL", "sqlite:///data/finews.sqlite3")
 #: Items per database transaction.
 FINEWS_STORE_BATCH_SIZE = _env("FINEWS_STORE_BATCH_SIZE", "100")
+#: Write batches in a writer process, off the crawl's core (a batch it cannot write is written in
+#: the crawl process instead). Default: on a machine with more than one core.
+FINEWS_STORE_PROCESS = _env("FINEWS_STORE_PROCESS", "true" if _MULTI_CORE else "false")
+#: Batches in flight to the writer process before items wait for one to land.
+FINEWS_STORE_MAX_PENDING = _env("FINEWS_STORE_MAX_PENDING", "4")
 #: Attempts, and the first pause in seconds (doubling), for a database write that failed.
 FINEWS_STORE_RETRIES = _env("FINEWS_STORE_RETRIES", "3")
 FINEWS_STORE_RETRY_DELAY = _env("FINEWS_STORE_RETRY_DELAY", "0.5")
@@ -89,6 +98,12 @@ CONCURRENT_ITEMS = 16
 #: Scrapy's check for `return value` in generator callbacks re-reads and parses the callback's
 #: source for every response (its cache is keyed by short-lived bound methods): ~3% of a crawl.
 WARN_ON_GENERATOR_RETURN_VALUE = False
+#: Freeze what is loaded at engine start out of the garbage collector's walks and collect the
+#: youngest generation every FINEWS_GC_GEN0_THRESHOLD allocations instead of 700
+#: (finews_crawler.extensions.GarbageCollectionTuning; ~10% of a crawl's CPU, bench/).
+FINEWS_GC_TUNING = _env("FINEWS_GC_TUNING", "true")
+FINEWS_GC_GEN0_THRESHOLD = _env("FINEWS_GC_GEN0_THRESHOLD", "20000")
+EXTENSIONS = {"finews_crawler.extensions.GarbageCollectionTuning": 0}
 DOWNLOAD_TIMEOUT = 30
 #: Pages larger than this are aborted (the site's biggest article is well under 1 MiB).
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024

@@ -76,7 +76,7 @@ def test_a_killed_parser_is_replaced_and_its_page_parsed_again() -> None:
         pool = ParserPool(1)
         try:
             await pool.parse_article(page_html(case), page_url(case))
-            os.kill(pool.parsers[0].process.pid, signal.SIGKILL)
+            os.kill(pool.parsers[0].pid, signal.SIGKILL)
             item = await pool.parse_article(page_html(case), page_url(case))
         finally:
             await pool.close()
@@ -114,7 +114,7 @@ async def main():
     pool = ParserPool(1)
     case = CASES["seed_shanghaifabu"]
     await pool.parse_article(page_html(case), page_url(case))
-    child = pool.parsers[0].process.pid
+    child = pool.parsers[0].pid
     os.kill(child, signal.SIGINT)
     item = await pool.parse_article(page_html(case), page_url(case))
     print(child, item.info_code, pool.restarts, flush=True)

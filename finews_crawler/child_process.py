@@ -1,0 +1,161 @@
+"""Work handed to a child process over its pipes, driven from the crawl's event loop.
+
+The crawl process is CPU-bound on one core; the parser (`finews_crawler.parsing.pool`) and the
+store's writer (`pipelines.store`) move their work to other cores. Not in threads: the reactor
+thread releases the GIL on every poll and then queues behind the worker for it (a writer thread
+made a crawl 48% slower, bench/). Not through `ProcessPoolExecutor` either: its feeder and
+manager threads contend the same way. Here the event loop itself writes requests to the child's
+stdin and reads answers from its stdout, so no thread of the crawl process runs Python.
+
+Wire format, both ways: an 8-byte little-endian length, then a pickle. The child answers each
+request in order with `(True, result)` or `(False, exception)`. It ignores SIGINT and SIGTERM
+(the crawl process gets them too, shuts down cleanly and then closes the child's stdin) and exits
+when its stdin closes, which also happens when the crawl process dies: it never outlives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+HEADER_BYTES = 8
+#: Seconds a child gets to exit after its input is closed, before it is killed.
+CLOSE_TIMEOUT = 10.0
+
+
+class ChildDied(RuntimeError):
+    """The child process exited before it answered."""
+
+
+def frame(obj: object) -> bytes:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(data).to_bytes(HEADER_BYTES, "little") + data
+
+
+# --- in the child ------------------------------------------------------------------------------
+
+
+def read_frame(stream: BinaryIO) -> Any:
+    """The next request; raises EOFError at the end of the input."""
+    header = stream.read(HEADER_BYTES)
+    if len(header) < HEADER_BYTES:
+        raise EOFError
+    size = int.from_bytes(header, "little")
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+def answer(handle: Callable[[Any], Any], request: Any) -> bytes:
+    try:
+        return frame((True, handle(request)))
+    except Exception as exc:
+        try:
+            return frame((False, exc))
+        except Exception:  # an exception that does not pickle: keep its type name and text
+            return frame((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+
+
+def serve(handle: Callable[[Any], Any]) -> None:
+    """The child's main loop: answer every request on stdin until it closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    requests, answers = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        try:
+            request = read_frame(requests)
+        except EOFError:
+            return
+        answers.write(answer(handle, request))
+        answers.flush()
+
+
+# --- in the crawl process ---------------------------------------------------------------------
+
+
+class ChildProcess:
+    """`python -m MODULE`: requests go in, answers come back in the same order."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.waiting: deque[asyncio.Future] = deque()
+        self.alive = True
+        self.reader = asyncio.ensure_future(self._read_answers())
+
+    @classmethod
+    async def start(cls, module: str, setup: object = None) -> ChildProcess:
+        """Start `python -m module`; `setup`, when given, is the first frame on its stdin (not
+        an argument: a database URL with a password must not show in `ps`)."""
+        # The child imports what this process imports (a scrapyd egg included).
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            module,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        child = cls(process)
+        if setup is not None:
+            assert process.stdin is not None
+            process.stdin.write(frame(setup))
+        return child
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    async def call(self, request: Any) -> Any:
+        """The child's answer to `request`; raises what the child raised, or ChildDied."""
+        assert self.process.stdin is not None
+        if not self.alive:
+            raise ChildDied(f"child process {self.pid} has exited")
+        answer = asyncio.get_running_loop().create_future()
+        self.waiting.append(answer)
+        try:
+            self.process.stdin.write(frame(request))
+            await self.process.stdin.drain()
+        except ConnectionError as exc:
+            raise ChildDied(f"child process {self.pid} has exited") from exc
+        return await answer
+
+    async def _read_answers(self) -> None:
+        assert self.process.stdout is not None
+        stdout = self.process.stdout
+        try:
+            while True:
+                size = int.from_bytes(await stdout.readexactly(HEADER_BYTES), "little")
+                ok, value = pickle.loads(await stdout.readexactly(size))
+                answer = self.waiting.popleft()
+                if ok:
+                    answer.set_result(value)
+                else:
+                    answer.set_exception(value)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.alive = False
+            while self.waiting:
+                answer = self.waiting.popleft()
+                if not answer.done():
+                    answer.set_exception(ChildDied(f"child process {self.pid} exited"))
+
+    async def close(self) -> None:
+        """Close the child's input; it answers what it holds, then exits (or is killed)."""
+        stdin = self.process.stdin
+        if stdin is not None and not stdin.is_closing():
+            stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), CLOSE_TIMEOUT)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+        await self.reader
