@@ -31,8 +31,7 @@ format: $(STAMP)
 
 ## Benchmarks: figures printed, targets checked (see README "Performance")
 bench: $(STAMP)
-	$(PY) bench/run.py --articles 3000
-	$(PY) bench/run.py --articles 30000
+	$(PY) bench/run.py --articles 3000 --articles 30000
 
 clean:
 	rm -rf data/*.sqlite3* data/*.jsonl data/spool data/logs bench/out
