@@ -103,6 +103,12 @@ def run_outcome(
     return "finished", ""
 
 
+def describe(exc: BaseException) -> str:
+    """`Type: first line of the message` (a database error carries its SQL after that)."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
 def _event_loop_running() -> bool:
     """Whether an event loop runs here (a crawl) to drive the writer process; an archive import
     drives the pipelines without one and writes in-process."""
@@ -305,10 +311,9 @@ class StorePipeline:
         except Exception as exc:
             self.stats.inc_value("finews/store/writer_failed")
             logger.warning(
-                "The writer process could not write %d items (%s: %s); writing them here",
+                "The writer process could not write %d items (%s); writing them here",
                 len(batch),
-                type(exc).__name__,
-                str(exc).splitlines()[0] if str(exc) else "",
+                describe(exc),
             )
             self.write_batch(batch)
             return
@@ -383,10 +388,9 @@ class StorePipeline:
                 attempt += 1
                 self.stats.inc_value("finews/store/retries")
                 logger.warning(
-                    "Writing %d items failed (%s: %s); retry %d/%d in %.1fs",
+                    "Writing %d items failed (%s); retry %d/%d in %.1fs",
                     len(batch),
-                    type(exc).__name__,
-                    str(exc).splitlines()[0] if str(exc) else "",
+                    describe(exc),
                     attempt,
                     self.retries,
                     delay,
@@ -412,7 +416,7 @@ class StorePipeline:
     def _quarantine_unstorable(self, record: dict[str, Any], exc: BaseException) -> None:
         self.stats.inc_value("finews/errors")
         self.stats.inc_value("finews/quarantined")
-        reason = f"could not be stored: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+        reason = f"could not be stored: {describe(exc)[:300]}"
         logger.error("Item %s %s", record.get("url"), reason)
         self.quarantine(record.get("url") or "", reason, _excerpt(record))
 
