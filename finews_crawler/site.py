@@ -9,6 +9,7 @@ from __future__ import annotations
 import posixpath
 import re
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
@@ -33,6 +34,13 @@ ARTICLE_PATH_RE = re.compile(
 CATEGORY_PATH_RE = re.compile(r"^/category/(?P<slug>[^/]+)\.html$")
 #: The pages that list posts besides the category pages.
 LISTING_PATHS = ("/", "/index.html", "/emnews/", "/emnews/index.html", "/feed.xml")
+
+
+@lru_cache(maxsize=4096)
+def _article_match(path: str) -> re.Match[str] | None:
+    """The article URL shape matched against a path or URL (percent-decoded). Cached: one item's
+    URL is read by the spider, validation and the store, several times each."""
+    return ARTICLE_PATH_RE.match(unquote(urlsplit(path).path))
 
 
 def parse_published_at(value: Any) -> datetime | None:
@@ -74,7 +82,7 @@ def is_valid_info_code(value: str | None) -> bool:
 
 def info_code_from_path(path: str) -> str | None:
     """The infoCode an article URL names (its file stem), or None for posts that carry none."""
-    match = ARTICLE_PATH_RE.match(unquote(urlsplit(path).path))
+    match = _article_match(path)
     return normalize_info_code(match.group("stem")) if match else None
 
 
@@ -86,7 +94,7 @@ def info_code_from_share_url(url: str) -> str | None:
 def path_categories(path: str) -> list[str] | None:
     """The category words of an article URL, lower-cased as Jekyll writes them; None if `path`
     is not an article URL."""
-    match = ARTICLE_PATH_RE.match(unquote(urlsplit(path).path))
+    match = _article_match(path)
     return [word for word in match.group("categories").split("/") if word] if match else None
 
 
@@ -98,7 +106,7 @@ def article_path(categories: list[str], published: datetime, stem: str) -> str:
 
 
 def is_article_path(path: str) -> bool:
-    return ARTICLE_PATH_RE.match(unquote(urlsplit(path).path)) is not None
+    return _article_match(path) is not None
 
 
 def category_slug_from_path(path: str) -> str | None:
@@ -124,7 +132,7 @@ def category_path(slug: str) -> str:
 
 def post_name_from_path(path: str) -> str | None:
     """The Jekyll post file a page was rendered from: `yyyy-mm-dd-<stem>.md`."""
-    match = ARTICLE_PATH_RE.match(unquote(urlsplit(path).path))
+    match = _article_match(path)
     if not match:
         return None
     return "{year}-{month}-{day}-{stem}.md".format(**match.groupdict())
