@@ -1,4 +1,4 @@
-"""The `finews` command in a subprocess, for the tests that drive it as a user or cron would."""
+"""`finews` and `scrapy` in a subprocess, for tests that drive them as a user or cron would."""
 
 from __future__ import annotations
 
@@ -20,10 +20,17 @@ def finews_cli(
     """`finews ARGS` in a subprocess (FINEWS_* of this process dropped, `env` added)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FINEWS_")}
     environment.update(env or {})
+    return run_module("finews_crawler.cli", args, environment, cwd, timeout)
+
+
+def run_module(
+    module: str, args: Sequence[str], env: Mapping[str, str], cwd: Path, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """`python -m MODULE ARGS` with exactly `env`; its output captured as text."""
     return subprocess.run(
-        [sys.executable, "-m", "finews_crawler.cli", *args],
+        [sys.executable, "-m", module, *args],
         cwd=cwd,
-        env=environment,
+        env=dict(env),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -23,12 +23,12 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from cli_runner import run_module
 
 from finews_crawler.mirror import MirrorServer, serve
 from finews_crawler.testing.hostile import hostile_site
@@ -146,15 +146,7 @@ class ScrapyRunner:
         loopback_only(
             [*args, *(v for k, v in environment.items() if k.startswith(("FINEWS_", "SCRAPY_")))]
         )
-        return subprocess.run(
-            [sys.executable, "-m", "scrapy", *args],
-            cwd=cwd,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return run_module("scrapy", args, environment, cwd, timeout)
 
 
 @pytest.fixture
