@@ -26,7 +26,7 @@ import psycopg
 import redis
 from run import ROOT, mirror_for
 
-from finews_crawler.mirror import serve
+from finews_crawler.mirror import serve, setting_args
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -63,14 +63,7 @@ def main() -> int:
                 "finews",
                 "-a",
                 f"run_id={run_id}",
-                "-s",
-                f"FINEWS_BASE_URL={mirror.url}",
-                "-s",
-                f"FINEWS_SHARE_BASE_URL={mirror.url}",
-                "-s",
-                "AUTOTHROTTLE_ENABLED=false",
-                "-s",
-                "LOG_LEVEL=WARNING",
+                *setting_args({**mirror.crawl_settings(), "LOG_LEVEL": "WARNING"}),
             ]
             started = time.perf_counter()
             workers = [

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from finews_crawler import cli
-from finews_crawler.mirror import serve
+from finews_crawler.mirror import serve, setting_args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,12 +30,7 @@ def main(argv: list[str] | None = None) -> int:
                 "finews",
                 "--database-url",
                 args.database_url,
-                "-s",
-                f"FINEWS_BASE_URL={mirror.url}",
-                "-s",
-                f"FINEWS_SHARE_BASE_URL={mirror.url}",
-                "-s",
-                "AUTOTHROTTLE_ENABLED=false",
+                *setting_args(mirror.crawl_settings()),
             ]
         )
         print(f"the mirror answered {len(mirror.requests)} requests")

@@ -48,7 +48,7 @@ import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -279,6 +279,15 @@ class MirrorServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def crawl_settings(self) -> dict[str, str]:
+        """Scrapy settings that crawl this mirror: the site and its share links here, and no
+        AutoThrottle (a loopback server needs no politeness delay)."""
+        return {
+            "FINEWS_BASE_URL": self.url,
+            "FINEWS_SHARE_BASE_URL": self.url,
+            "AUTOTHROTTLE_ENABLED": "false",
+        }
 
     def url_for(self, path: str) -> str:
         """Absolute URL of a site path, percent-encoding what needs it (spaces)."""
@@ -680,6 +689,11 @@ def _share_page(mirror: MirrorServer, info_code: str | None) -> _Response:
     ).encode()
     headers = [("Content-Type", "text/html; charset=utf-8")]
     return _Response(200, headers, document, None, len(document))
+
+
+def setting_args(settings: Mapping[str, object]) -> list[str]:
+    """`-s NAME=value` for each setting, as `scrapy crawl` and `finews crawl` take them."""
+    return [arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")]
 
 
 def serve(

@@ -14,6 +14,7 @@ import pytest
 from cli_runner import finews_cli
 from db_fixtures import database_url, pg_database, pg_server  # noqa: F401 - fixtures
 
+from finews_crawler.mirror import setting_args
 from finews_crawler.parsing.html_text import squeeze
 from finews_crawler.site import is_article_path
 from finews_crawler.store.repository import Repository
@@ -127,14 +128,7 @@ def test_earlier_rendering_then_current_keeps_current_data_and_revisions(
 
 def test_finews_crawl_locks_logs_and_reports(tmp_path, mirror):
     db = f"sqlite:///{tmp_path / 'finews.sqlite3'}"
-    settings = [
-        "-s",
-        f"FINEWS_BASE_URL={mirror.url}",
-        "-s",
-        f"FINEWS_SHARE_BASE_URL={mirror.url}",
-        "-s",
-        "AUTOTHROTTLE_ENABLED=false",
-    ]
+    settings = setting_args(mirror.crawl_settings())
     common = ["--database-url", db, "--lock-file", str(tmp_path / "crawl.lock")]
 
     ok = finews_cli(["crawl", "shanghaifabu", *common, *settings], cwd=tmp_path)

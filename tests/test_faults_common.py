@@ -13,6 +13,8 @@ from typing import Any
 
 from cli_runner import finews_cli
 
+from finews_crawler.mirror import setting_args as mirror_setting_args
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 #: Scrapy settings that keep a crawl through a faulty server short.
@@ -29,8 +31,7 @@ FAST_SETTINGS: dict[str, str] = {
 
 def setting_args(extra: Mapping[str, str] | None = None) -> list[str]:
     """`-s NAME=value` arguments for FAST_SETTINGS updated with `extra`."""
-    merged = {**FAST_SETTINGS, **(extra or {})}
-    return [arg for name, value in merged.items() for arg in ("-s", f"{name}={value}")]
+    return mirror_setting_args({**FAST_SETTINGS, **(extra or {})})
 
 
 def export_records(database_url: str) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import subprocess
 from cli_runner import finews_cli
 
 from finews_crawler.health import health_problems
+from finews_crawler.mirror import MirrorServer, setting_args
 
 
 def run(listed: int, coverage: dict | None = None, valid: int = 0) -> dict:
@@ -41,17 +42,12 @@ def test_finews_crawl_fails_when_the_site_stops_listing_articles(
 ):
     db = f"sqlite:///{tmp_path / 'finews.sqlite3'}"
 
-    def crawl(base_url: str) -> subprocess.CompletedProcess[str]:
-        settings = [
-            f"FINEWS_BASE_URL={base_url}",
-            f"FINEWS_SHARE_BASE_URL={base_url}",
-            "AUTOTHROTTLE_ENABLED=false",
-        ]
-        args = ["crawl", "finews", "--database-url", db]
-        return finews_cli(args + [a for s in settings for a in ("-s", s)], cwd=tmp_path)
+    def crawl(site: MirrorServer) -> subprocess.CompletedProcess[str]:
+        args = ["crawl", "finews", "--database-url", db, *setting_args(site.crawl_settings())]
+        return finews_cli(args, cwd=tmp_path)
 
-    assert crawl(mirror.url).returncode == 0
-    assert crawl(mirror.url).returncode == 0  # nothing new is healthy
+    assert crawl(mirror).returncode == 0
+    assert crawl(mirror).returncode == 0  # nothing new is healthy
     # The site "changes its markup": every page is still there, but no listing links an article.
     changed = tmp_path / "changed-site"
     for page in [
@@ -62,6 +58,6 @@ def test_finews_crawl_fails_when_the_site_stops_listing_articles(
     ]:
         (changed / page).parent.mkdir(parents=True, exist_ok=True)
         (changed / page).write_text("<html><body><p>新版页面</p></body></html>", "utf-8")
-    broken = crawl(serve_site(changed).url)
+    broken = crawl(serve_site(changed))
     assert broken.returncode == 1
     assert "did the site change its markup" in broken.stderr

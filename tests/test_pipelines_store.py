@@ -36,6 +36,7 @@ from truth import assert_matches_truth
 from twisted.python.failure import Failure
 
 from finews_crawler.items import ArticleItem
+from finews_crawler.mirror import setting_args
 from finews_crawler.signals import page_quarantined
 from finews_crawler.store import Repository
 from finews_crawler.store import engine as store_engine
@@ -391,19 +392,8 @@ def test_postgres_connections_killed_mid_run(pg_database: str, tmp_path: Path) -
 
 def crawl(url: str, base_url: str, tmp_path: Path, feed_file: Path | None = None) -> None:
     env = {**os.environ, "FINEWS_DATABASE_URL": url, "FINEWS_SPOOL_DIR": str(tmp_path / "spool")}
-    command = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "finews",
-        "-s",
-        f"FINEWS_BASE_URL={base_url}",
-        "-s",
-        "FINEWS_FOLLOW_SHARE=false",
-        "-s",
-        "LOG_LEVEL=WARNING",
-    ]
+    settings = {"FINEWS_BASE_URL": base_url, "FINEWS_FOLLOW_SHARE": "false", "LOG_LEVEL": "WARNING"}
+    command = [sys.executable, "-m", "scrapy", "crawl", "finews", *setting_args(settings)]
     if feed_file is not None:
         command += ["-O", str(feed_file)]
     result = subprocess.run(
