@@ -8,7 +8,8 @@
   FINEWS_STORE_PROCESS (default on a machine with more than one core) batches are written by a
   writer process (`finews_crawler.store.writer`), so the crawl's core keeps crawling; at most
   FINEWS_STORE_MAX_PENDING batches are in flight (then items wait), and a batch the writer could
-  not write is written here instead, the way below, so its failures are handled once. A write that
+  not write is written here instead, the way below, so its failures are handled once (after the
+  writer died, every batch is). A write that
   fails on the connection (database gone, SQLite locked) is retried FINEWS_STORE_RETRIES times
   with exponential backoff from FINEWS_STORE_RETRY_DELAY seconds; then the batch is spooled as
   JSONL under FINEWS_SPOOL_DIR and replayed by the next run. A batch the database rejects for
@@ -48,7 +49,7 @@ from scrapy.exceptions import NotConfigured
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from finews_crawler.child_process import ChildProcess
+from finews_crawler.child_process import ChildDied, ChildProcess
 from finews_crawler.items import ArticleItem
 from finews_crawler.signals import page_quarantined
 from finews_crawler.store.engine import mask_url
@@ -302,13 +303,15 @@ class StorePipeline:
     # --- the writer process ------------------------------------------------------------------
 
     async def _write_in_writer(self, batch: list[dict[str, Any]]) -> None:
+        writer = await self._writer()
+        if writer is None:
+            self.write_batch(batch)
+            return
         try:
-            writer = await self._writer()
-            if writer is None:
-                self.write_batch(batch)
-                return
             counts = await writer.call((batch, self.run_id))
         except Exception as exc:
+            if isinstance(exc, ChildDied):
+                self.use_writer = False  # later batches are written here, without a detour
             self.stats.inc_value("finews/store/writer_failed")
             logger.warning(
                 "The writer process could not write %d items (%s); writing them here",
