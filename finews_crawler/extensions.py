@@ -28,7 +28,7 @@ class GarbageCollectionTuning:
     def from_crawler(cls, crawler: Crawler) -> GarbageCollectionTuning:
         if not crawler.settings.getbool("FINEWS_GC_TUNING", True):
             raise NotConfigured("FINEWS_GC_TUNING is off")
-        tuning = cls(crawler, crawler.settings.getint("FINEWS_GC_GEN0_THRESHOLD", 20_000))
+        tuning = cls(crawler, crawler.settings.getint("FINEWS_GC_GEN0_THRESHOLD", 100_000))
         crawler.signals.connect(tuning.engine_started, signal=signals.engine_started)
         crawler.signals.connect(tuning.engine_stopped, signal=signals.engine_stopped)
         return tuning

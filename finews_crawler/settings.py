@@ -102,7 +102,7 @@ WARN_ON_GENERATOR_RETURN_VALUE = False
 #: youngest generation every FINEWS_GC_GEN0_THRESHOLD allocations instead of 700
 #: (finews_crawler.extensions.GarbageCollectionTuning; ~10% of a crawl's CPU, bench/).
 FINEWS_GC_TUNING = _env("FINEWS_GC_TUNING", "true")
-FINEWS_GC_GEN0_THRESHOLD = _env("FINEWS_GC_GEN0_THRESHOLD", "20000")
+FINEWS_GC_GEN0_THRESHOLD = _env("FINEWS_GC_GEN0_THRESHOLD", "100000")
 EXTENSIONS = {"finews_crawler.extensions.GarbageCollectionTuning": 0}
 DOWNLOAD_TIMEOUT = 30
 #: Pages larger than this are aborted (the site's biggest article is well under 1 MiB).
