@@ -68,23 +68,13 @@ from typing import TYPE_CHECKING
 
 from scrapy.exceptions import NotConfigured
 
+from finews_crawler import defaults
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
-
-#: Pattern of every Redis key of a run: `run_id`, `name` (requests, dupefilter, workers, done)
-#: and optionally `spider`.
-DEFAULT_KEY_PATTERN = "finews:%(run_id)s:%(name)s"
-#: Seconds a run's keys live without a heartbeat (refreshed while any worker runs).
-DEFAULT_KEY_TTL = 24 * 3600
-#: Seconds between heartbeats (liveness, TTL refresh, engine wake-up while idle).
-DEFAULT_HEARTBEAT = 1.0
-#: Seconds without a heartbeat after which a worker is taken for dead.
-DEFAULT_WORKER_TIMEOUT = 60.0
-#: Seconds the `done` marker of a finished run lives (0: no marker).
-DEFAULT_DONE_TTL = 3600
 
 #: Close reason of a worker that joined a run which had already finished.
 RUN_ALREADY_DONE = "run_already_done"
@@ -123,8 +113,8 @@ def fresh_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def run_keys(run_id: str, pattern: str = DEFAULT_KEY_PATTERN, spider: str = "") -> RunKeys:
-    """The keys of run `run_id` from `pattern` (see `DEFAULT_KEY_PATTERN`)."""
+def run_keys(run_id: str, pattern: str = defaults.REDIS_KEY, spider: str = "") -> RunKeys:
+    """The keys of run `run_id` from `pattern` (see `defaults.REDIS_KEY`)."""
     check_run_id(run_id)
     if "%(run_id)s" not in pattern or "%(name)s" not in pattern:
         raise ValueError(f"FINEWS_REDIS_KEY {pattern!r} must hold %(run_id)s and %(name)s")

@@ -12,7 +12,7 @@ design is described) installs as `SCHEDULER` when FINEWS_REDIS_URL is set. Compa
   and heartbeats every FINEWS_REDIS_HEARTBEAT seconds.
 
 Settings: FINEWS_REDIS_KEY, FINEWS_REDIS_KEY_TTL, FINEWS_REDIS_HEARTBEAT,
-FINEWS_REDIS_WORKER_TIMEOUT, FINEWS_REDIS_DONE_TTL (defaults in `finews_crawler.distributed`);
+FINEWS_REDIS_WORKER_TIMEOUT, FINEWS_REDIS_DONE_TTL (defaults in `finews_crawler.defaults`);
 scrapy-redis's REDIS_URL, REDIS_PARAMS, SCHEDULER_SERIALIZER, DUPEFILTER_CLASS, DUPEFILTER_DEBUG.
 
 Stats: scheduler/enqueued/redis, scheduler/dequeued/redis, finews/redis/run_id,
@@ -44,12 +44,8 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
+from finews_crawler import defaults
 from finews_crawler.distributed import (
-    DEFAULT_DONE_TTL,
-    DEFAULT_HEARTBEAT,
-    DEFAULT_KEY_PATTERN,
-    DEFAULT_KEY_TTL,
-    DEFAULT_WORKER_TIMEOUT,
     DUPEFILTER,
     RUN_ALREADY_DONE,
     RunKeys,
@@ -100,13 +96,15 @@ class RedisScheduler(Scheduler):
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.crawler = crawler
-        self.key_pattern: str = settings.get("FINEWS_REDIS_KEY") or DEFAULT_KEY_PATTERN
-        self.key_ttl = settings.getint("FINEWS_REDIS_KEY_TTL", DEFAULT_KEY_TTL)
-        self.heartbeat_interval = settings.getfloat("FINEWS_REDIS_HEARTBEAT", DEFAULT_HEARTBEAT)
-        self.worker_timeout = settings.getfloat(
-            "FINEWS_REDIS_WORKER_TIMEOUT", DEFAULT_WORKER_TIMEOUT
+        self.key_pattern: str = settings.get("FINEWS_REDIS_KEY") or defaults.REDIS_KEY
+        self.key_ttl = settings.getint("FINEWS_REDIS_KEY_TTL", defaults.REDIS_KEY_TTL)
+        self.heartbeat_interval = settings.getfloat(
+            "FINEWS_REDIS_HEARTBEAT", defaults.REDIS_HEARTBEAT
         )
-        self.done_ttl = settings.getint("FINEWS_REDIS_DONE_TTL", DEFAULT_DONE_TTL)
+        self.worker_timeout = settings.getfloat(
+            "FINEWS_REDIS_WORKER_TIMEOUT", defaults.REDIS_WORKER_TIMEOUT
+        )
+        self.done_ttl = settings.getint("FINEWS_REDIS_DONE_TTL", defaults.REDIS_DONE_TTL)
         if self.heartbeat_interval <= 0 or self.worker_timeout < 3 * self.heartbeat_interval:
             raise ValueError(
                 "FINEWS_REDIS_HEARTBEAT must be > 0 and FINEWS_REDIS_WORKER_TIMEOUT at least"

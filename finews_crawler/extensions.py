@@ -17,6 +17,8 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from finews_crawler import defaults
+
 
 class GarbageCollectionTuning:
     def __init__(self, crawler: Crawler, gen0_threshold: int) -> None:
@@ -26,9 +28,12 @@ class GarbageCollectionTuning:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> GarbageCollectionTuning:
-        if not crawler.settings.getbool("FINEWS_GC_TUNING", True):
+        if not crawler.settings.getbool("FINEWS_GC_TUNING", defaults.GC_TUNING):
             raise NotConfigured("FINEWS_GC_TUNING is off")
-        tuning = cls(crawler, crawler.settings.getint("FINEWS_GC_GEN0_THRESHOLD", 100_000))
+        tuning = cls(
+            crawler,
+            crawler.settings.getint("FINEWS_GC_GEN0_THRESHOLD", defaults.GC_GEN0_THRESHOLD),
+        )
         crawler.signals.connect(tuning.engine_started, signal=signals.engine_started)
         crawler.signals.connect(tuning.engine_stopped, signal=signals.engine_stopped)
         return tuning

@@ -26,7 +26,7 @@ from scrapy.utils.response import response_status_message
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
-from finews_crawler import site
+from finews_crawler import defaults, site
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -55,9 +55,11 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
 class BackoffRetryMiddleware(RetryMiddleware):
     def __init__(self, settings) -> None:
         super().__init__(settings)
-        self.retry_after_max = settings.getfloat("FINEWS_RETRY_AFTER_MAX", 60.0)
-        self.backoff_base = settings.getfloat("FINEWS_RETRY_BACKOFF_BASE", 0.5)
-        self.backoff_max = settings.getfloat("FINEWS_RETRY_BACKOFF_MAX", 10.0)
+        self.retry_after_max = settings.getfloat("FINEWS_RETRY_AFTER_MAX", defaults.RETRY_AFTER_MAX)
+        self.backoff_base = settings.getfloat(
+            "FINEWS_RETRY_BACKOFF_BASE", defaults.RETRY_BACKOFF_BASE
+        )
+        self.backoff_max = settings.getfloat("FINEWS_RETRY_BACKOFF_MAX", defaults.RETRY_BACKOFF_MAX)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
@@ -126,7 +128,7 @@ class SiteOnlyMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.stats = crawler.stats
-        base = settings.get("FINEWS_BASE_URL") or site.DEFAULT_BASE_URL
+        base = settings.get("FINEWS_BASE_URL") or defaults.BASE_URL
         self.origins = {_origin(base)}
         share = settings.get("FINEWS_SHARE_BASE_URL")
         self.share_hosts: frozenset[str] = frozenset()

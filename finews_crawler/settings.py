@@ -1,23 +1,19 @@
 """Scrapy settings for finews-crawler.
 
 Every `FINEWS_*` setting has a default here and may also be given as an environment variable of
-the same name (the environment wins over this file, `-s NAME=value` wins over both). The README
-documents each one.
+the same name (the environment wins over this file, `-s NAME=value` wins over both). The
+defaults themselves live in `finews_crawler.defaults`; the README documents each one.
 """
 
 from __future__ import annotations
 
 import os
 
-from finews_crawler.site import DEFAULT_BASE_URL
+from finews_crawler import defaults
 
 
 def _env(name: str, default):
     return os.environ.get(name, default)
-
-
-#: Parsing and database writes get processes of their own only where there is a core for them.
-_MULTI_CORE = (os.cpu_count() or 1) > 1
 
 
 BOT_NAME = "finews_crawler"
@@ -26,49 +22,53 @@ NEWSPIDER_MODULE = "finews_crawler.spiders"
 
 # --- What to crawl --------------------------------------------------------------------------
 #: Root of the site; links on any of the site's host names are mapped onto it.
-FINEWS_BASE_URL = _env("FINEWS_BASE_URL", DEFAULT_BASE_URL)
+FINEWS_BASE_URL = _env("FINEWS_BASE_URL", defaults.BASE_URL)
 #: Fetch share links here instead of on their own host (mirrors, tests). Empty: their own host.
-FINEWS_SHARE_BASE_URL = _env("FINEWS_SHARE_BASE_URL", "")
+FINEWS_SHARE_BASE_URL = _env("FINEWS_SHARE_BASE_URL", defaults.SHARE_BASE_URL)
 #: Article requests let out to the scheduler at once; the rest wait as paths (bounded memory).
-FINEWS_ARTICLE_WINDOW = _env("FINEWS_ARTICLE_WINDOW", "500")
+FINEWS_ARTICLE_WINDOW = _env("FINEWS_ARTICLE_WINDOW", defaults.ARTICLE_WINDOW)
 #: Child processes that parse article pages, so parsing runs on other cores than the crawl's
 #: event loop (bench/: the full crawl goes from ~70% to ~85% of a link-only crawl's page rate).
 #: 0 parses in the crawl process. Default: 1 on a machine with more than one core, else 0.
-FINEWS_PARSER_PROCESSES = _env("FINEWS_PARSER_PROCESSES", "1" if _MULTI_CORE else "0")
+FINEWS_PARSER_PROCESSES = _env("FINEWS_PARSER_PROCESSES", defaults.PARSER_PROCESSES)
 #: Follow share links at all (the live share host is gone; the article never waits on it).
-FINEWS_FOLLOW_SHARE = _env("FINEWS_FOLLOW_SHARE", "true")
+FINEWS_FOLLOW_SHARE = _env("FINEWS_FOLLOW_SHARE", defaults.FOLLOW_SHARE)
 #: Seconds a share request may take before the article is kept without it.
-FINEWS_SHARE_TIMEOUT = _env("FINEWS_SHARE_TIMEOUT", "10")
+FINEWS_SHARE_TIMEOUT = _env("FINEWS_SHARE_TIMEOUT", defaults.SHARE_TIMEOUT)
 
 # --- Where it goes --------------------------------------------------------------------------
-FINEWS_DATABASE_URL = _env("FINEWS_DATABASE_URL", "sqlite:///data/finews.sqlite3")
+FINEWS_DATABASE_URL = _env("FINEWS_DATABASE_URL", defaults.DATABASE_URL)
 #: Items per database transaction.
-FINEWS_STORE_BATCH_SIZE = _env("FINEWS_STORE_BATCH_SIZE", "100")
+FINEWS_STORE_BATCH_SIZE = _env("FINEWS_STORE_BATCH_SIZE", defaults.STORE_BATCH_SIZE)
 #: Write batches in a writer process, off the crawl's core (a batch it cannot write is written in
 #: the crawl process instead). Default: on a machine with more than one core.
-FINEWS_STORE_PROCESS = _env("FINEWS_STORE_PROCESS", "true" if _MULTI_CORE else "false")
+FINEWS_STORE_PROCESS = _env("FINEWS_STORE_PROCESS", defaults.STORE_PROCESS)
 #: Batches in flight to the writer process before items wait for one to land.
-FINEWS_STORE_MAX_PENDING = _env("FINEWS_STORE_MAX_PENDING", "4")
+FINEWS_STORE_MAX_PENDING = _env("FINEWS_STORE_MAX_PENDING", defaults.STORE_MAX_PENDING)
 #: Attempts, and the first pause in seconds (doubling), for a database write that failed.
-FINEWS_STORE_RETRIES = _env("FINEWS_STORE_RETRIES", "3")
-FINEWS_STORE_RETRY_DELAY = _env("FINEWS_STORE_RETRY_DELAY", "0.5")
+FINEWS_STORE_RETRIES = _env("FINEWS_STORE_RETRIES", defaults.STORE_RETRIES)
+FINEWS_STORE_RETRY_DELAY = _env("FINEWS_STORE_RETRY_DELAY", defaults.STORE_RETRY_DELAY)
 #: A run whose errors exceed this share of its pages is recorded (and exits) as failed.
-FINEWS_MAX_ERROR_RATIO = _env("FINEWS_MAX_ERROR_RATIO", "0.2")
+FINEWS_MAX_ERROR_RATIO = _env("FINEWS_MAX_ERROR_RATIO", defaults.MAX_ERROR_RATIO)
+#: Run health (finews_crawler.health): a run whose listings link fewer articles than this share
+#: of the recent runs' median, or whose field coverage falls below this share of theirs.
+FINEWS_MIN_LISTED_RATIO = _env("FINEWS_MIN_LISTED_RATIO", defaults.MIN_LISTED_RATIO)
+FINEWS_MIN_COVERAGE_RATIO = _env("FINEWS_MIN_COVERAGE_RATIO", defaults.MIN_COVERAGE_RATIO)
 #: Larger article bodies (characters of HTML) are quarantined.
-FINEWS_MAX_BODY_CHARS = _env("FINEWS_MAX_BODY_CHARS", "2000000")
+FINEWS_MAX_BODY_CHARS = _env("FINEWS_MAX_BODY_CHARS", defaults.MAX_BODY_CHARS)
 #: Where writes that failed after retries are spooled, replayed by the next run.
-FINEWS_SPOOL_DIR = _env("FINEWS_SPOOL_DIR", "data/spool")
+FINEWS_SPOOL_DIR = _env("FINEWS_SPOOL_DIR", defaults.SPOOL_DIR)
 #: Send each article to the feed (-O) once per run, however many pages show it.
-FINEWS_FEED_UNIQUE = _env("FINEWS_FEED_UNIQUE", "true")
+FINEWS_FEED_UNIQUE = _env("FINEWS_FEED_UNIQUE", defaults.FEED_UNIQUE)
 #: Redis URL; when set, the scheduler and dupefilter are shared through scrapy-redis.
-FINEWS_REDIS_URL = _env("FINEWS_REDIS_URL", "")
+FINEWS_REDIS_URL = _env("FINEWS_REDIS_URL", defaults.REDIS_URL)
 #: Redis key pattern of a shared run, its TTL, the workers' heartbeat and when a silent worker
 #: counts as dead, and how long a finished run's `done` marker stays (finews_crawler.distributed).
-FINEWS_REDIS_KEY = _env("FINEWS_REDIS_KEY", "finews:%(run_id)s:%(name)s")
-FINEWS_REDIS_KEY_TTL = _env("FINEWS_REDIS_KEY_TTL", "86400")
-FINEWS_REDIS_HEARTBEAT = _env("FINEWS_REDIS_HEARTBEAT", "1.0")
-FINEWS_REDIS_WORKER_TIMEOUT = _env("FINEWS_REDIS_WORKER_TIMEOUT", "60")
-FINEWS_REDIS_DONE_TTL = _env("FINEWS_REDIS_DONE_TTL", "3600")
+FINEWS_REDIS_KEY = _env("FINEWS_REDIS_KEY", defaults.REDIS_KEY)
+FINEWS_REDIS_KEY_TTL = _env("FINEWS_REDIS_KEY_TTL", defaults.REDIS_KEY_TTL)
+FINEWS_REDIS_HEARTBEAT = _env("FINEWS_REDIS_HEARTBEAT", defaults.REDIS_HEARTBEAT)
+FINEWS_REDIS_WORKER_TIMEOUT = _env("FINEWS_REDIS_WORKER_TIMEOUT", defaults.REDIS_WORKER_TIMEOUT)
+FINEWS_REDIS_DONE_TTL = _env("FINEWS_REDIS_DONE_TTL", defaults.REDIS_DONE_TTL)
 #: The add-on that reads FINEWS_REDIS_URL and, when set, shares the scheduler and dupefilter
 #: through scrapy-redis (finews_crawler/distributed.py; off when the URL is empty).
 ADDONS = {"finews_crawler.distributed.RedisFrontier": 0}
@@ -81,10 +81,7 @@ ITEM_PIPELINES = {
 }
 
 # --- Politeness for the live site -----------------------------------------------------------
-USER_AGENT = _env(
-    "FINEWS_USER_AGENT",
-    "finews-crawler/0.1 (+https://github.com/finews-crawler; news archiving bot)",
-)
+USER_AGENT = _env("FINEWS_USER_AGENT", defaults.USER_AGENT)
 ROBOTSTXT_OBEY = True
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
@@ -101,8 +98,8 @@ WARN_ON_GENERATOR_RETURN_VALUE = False
 #: Freeze what is loaded at engine start out of the garbage collector's walks and collect the
 #: youngest generation every FINEWS_GC_GEN0_THRESHOLD allocations instead of 700
 #: (finews_crawler.extensions.GarbageCollectionTuning; ~10% of a crawl's CPU, bench/).
-FINEWS_GC_TUNING = _env("FINEWS_GC_TUNING", "true")
-FINEWS_GC_GEN0_THRESHOLD = _env("FINEWS_GC_GEN0_THRESHOLD", "100000")
+FINEWS_GC_TUNING = _env("FINEWS_GC_TUNING", defaults.GC_TUNING)
+FINEWS_GC_GEN0_THRESHOLD = _env("FINEWS_GC_GEN0_THRESHOLD", defaults.GC_GEN0_THRESHOLD)
 EXTENSIONS = {"finews_crawler.extensions.GarbageCollectionTuning": 0}
 DOWNLOAD_TIMEOUT = 30
 #: Pages larger than this are aborted (the site's biggest article is well under 1 MiB).
@@ -112,10 +109,10 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 #: Longest Retry-After we are willing to wait for; longer ones are capped.
-FINEWS_RETRY_AFTER_MAX = _env("FINEWS_RETRY_AFTER_MAX", "60")
+FINEWS_RETRY_AFTER_MAX = _env("FINEWS_RETRY_AFTER_MAX", defaults.RETRY_AFTER_MAX)
 #: Exponential backoff between retries: base * 2**attempt seconds, at most _MAX.
-FINEWS_RETRY_BACKOFF_BASE = _env("FINEWS_RETRY_BACKOFF_BASE", "0.5")
-FINEWS_RETRY_BACKOFF_MAX = _env("FINEWS_RETRY_BACKOFF_MAX", "10")
+FINEWS_RETRY_BACKOFF_BASE = _env("FINEWS_RETRY_BACKOFF_BASE", defaults.RETRY_BACKOFF_BASE)
+FINEWS_RETRY_BACKOFF_MAX = _env("FINEWS_RETRY_BACKOFF_MAX", defaults.RETRY_BACKOFF_MAX)
 REDIRECT_MAX_TIMES = 5
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
@@ -131,4 +128,4 @@ DOWNLOADER_MIDDLEWARES = {
 
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
-LOG_LEVEL = _env("FINEWS_LOG_LEVEL", "INFO")
+LOG_LEVEL = _env("FINEWS_LOG_LEVEL", defaults.LOG_LEVEL)

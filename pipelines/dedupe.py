@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
 
+from finews_crawler import defaults
 from finews_crawler.store.merge import article_key
 from pipelines.errors import DuplicateItem
 
@@ -34,7 +35,7 @@ class DedupePipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.stats = crawler.stats
-        self.feed_unique = crawler.settings.getbool("FINEWS_FEED_UNIQUE", True)
+        self.feed_unique = crawler.settings.getbool("FINEWS_FEED_UNIQUE", defaults.FEED_UNIQUE)
         self.seen: set[str] = set()
 
     @classmethod

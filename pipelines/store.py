@@ -49,6 +49,7 @@ from scrapy.exceptions import NotConfigured
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from finews_crawler import defaults
 from finews_crawler.child_process import ChildDied, ChildProcess
 from finews_crawler.items import ArticleItem
 from finews_crawler.signals import page_quarantined
@@ -132,16 +133,20 @@ class StorePipeline:
         settings = crawler.settings
         self.crawler = crawler
         self.stats = crawler.stats
-        self.database_url: str = settings.get("FINEWS_DATABASE_URL") or ""
+        self.database_url: str = settings.get("FINEWS_DATABASE_URL", defaults.DATABASE_URL) or ""
         if not self.database_url:
             raise NotConfigured("FINEWS_DATABASE_URL is empty")
-        self.batch_size = max(1, settings.getint("FINEWS_STORE_BATCH_SIZE", 100))
-        self.retries = max(0, settings.getint("FINEWS_STORE_RETRIES", 3))
-        self.retry_delay = max(0.0, settings.getfloat("FINEWS_STORE_RETRY_DELAY", 0.5))
-        self.max_error_ratio = settings.getfloat("FINEWS_MAX_ERROR_RATIO", 0.2)
-        self.spool = Spool(settings.get("FINEWS_SPOOL_DIR") or "data/spool")
-        self.use_writer = settings.getbool("FINEWS_STORE_PROCESS", False)
-        self.max_pending = max(1, settings.getint("FINEWS_STORE_MAX_PENDING", 4))
+        batch_size = settings.getint("FINEWS_STORE_BATCH_SIZE", defaults.STORE_BATCH_SIZE)
+        self.batch_size = max(1, batch_size)
+        self.retries = max(0, settings.getint("FINEWS_STORE_RETRIES", defaults.STORE_RETRIES))
+        self.retry_delay = max(
+            0.0, settings.getfloat("FINEWS_STORE_RETRY_DELAY", defaults.STORE_RETRY_DELAY)
+        )
+        self.max_error_ratio = settings.getfloat("FINEWS_MAX_ERROR_RATIO", defaults.MAX_ERROR_RATIO)
+        self.spool = Spool(settings.get("FINEWS_SPOOL_DIR") or defaults.SPOOL_DIR)
+        self.use_writer = settings.getbool("FINEWS_STORE_PROCESS", defaults.STORE_PROCESS)
+        max_pending = settings.getint("FINEWS_STORE_MAX_PENDING", defaults.STORE_MAX_PENDING)
+        self.max_pending = max(1, max_pending)
         self.writer: asyncio.Future[ChildProcess | None] | None = None
         self.pending: set[asyncio.Future] = set()
         self.repository: Repository | None = None

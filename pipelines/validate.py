@@ -14,7 +14,7 @@ import logging
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from finews_crawler import site
+from finews_crawler import defaults, site
 from finews_crawler.items import ArticleItem
 from pipelines.errors import QuarantineItem
 
@@ -70,7 +70,9 @@ def _is_aware_instant(value: str) -> bool:
 class ValidatePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.stats = crawler.stats
-        self.max_body_chars = crawler.settings.getint("FINEWS_MAX_BODY_CHARS", 2_000_000)
+        self.max_body_chars = crawler.settings.getint(
+            "FINEWS_MAX_BODY_CHARS", defaults.MAX_BODY_CHARS
+        )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:

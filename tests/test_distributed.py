@@ -31,8 +31,8 @@ from scrapy.signalmanager import SignalManager
 from scrapy.utils.test import get_crawler
 from sqlalchemy import create_engine, text
 
+from finews_crawler import defaults
 from finews_crawler.distributed import (
-    DEFAULT_KEY_PATTERN,
     DUPEFILTER,
     SCHEDULER,
     RedisFrontier,
@@ -246,7 +246,7 @@ def test_run_keys_come_from_one_pattern():
     assert keys.workers == "finews:2024-05-01:workers"
     assert keys.done == "finews:2024-05-01:done"
     assert keys.all() == (keys.requests, keys.dupefilter, keys.workers, keys.done)
-    assert DEFAULT_KEY_PATTERN == "finews:%(run_id)s:%(name)s"
+    assert defaults.REDIS_KEY == "finews:%(run_id)s:%(name)s"
 
     custom = run_keys("r1", "crawl:%(spider)s:%(run_id)s:%(name)s", spider="finews")
     assert custom.requests == "crawl:finews:r1:requests"

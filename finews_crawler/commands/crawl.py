@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from finews_crawler import defaults
 from finews_crawler.health import health_problems
 from finews_crawler.store.repository import Repository
 from pipelines.store import run_outcome
@@ -123,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         settings.set(name, value, priority="cmdline")
     if args.max_error_ratio is not None:  # one threshold for the recorded run and the exit status
         settings.set("FINEWS_MAX_ERROR_RATIO", args.max_error_ratio, priority="cmdline")
-    max_error_ratio = settings.getfloat("FINEWS_MAX_ERROR_RATIO", 0.2)
+    max_error_ratio = settings.getfloat("FINEWS_MAX_ERROR_RATIO", defaults.MAX_ERROR_RATIO)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     log_file = Path(args.log_file or f"data/logs/{args.spider}-{stamp}.log")
     log_file.parent.mkdir(parents=True, exist_ok=True)

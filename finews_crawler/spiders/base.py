@@ -20,7 +20,7 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
-from finews_crawler import site
+from finews_crawler import defaults, site
 from finews_crawler.items import ArticleItem
 from finews_crawler.parsing.html_text import element_text
 from finews_crawler.parsing.listing import parse_listing
@@ -60,12 +60,14 @@ class FinewsSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        spider.base_url = settings.get("FINEWS_BASE_URL", site.DEFAULT_BASE_URL).rstrip("/")
+        spider.base_url = settings.get("FINEWS_BASE_URL", defaults.BASE_URL).rstrip("/")
         spider.share_base_url = settings.get("FINEWS_SHARE_BASE_URL") or None
-        spider.follow_share = settings.getbool("FINEWS_FOLLOW_SHARE", True)
-        spider.share_timeout = settings.getfloat("FINEWS_SHARE_TIMEOUT", 10.0)
-        spider.article_window = settings.getint("FINEWS_ARTICLE_WINDOW", 500)
-        spider.parser = ParserPool(settings.getint("FINEWS_PARSER_PROCESSES", 0))
+        spider.follow_share = settings.getbool("FINEWS_FOLLOW_SHARE", defaults.FOLLOW_SHARE)
+        spider.share_timeout = settings.getfloat("FINEWS_SHARE_TIMEOUT", defaults.SHARE_TIMEOUT)
+        spider.article_window = settings.getint("FINEWS_ARTICLE_WINDOW", defaults.ARTICLE_WINDOW)
+        spider.parser = ParserPool(
+            settings.getint("FINEWS_PARSER_PROCESSES", defaults.PARSER_PROCESSES)
+        )
         crawler.signals.connect(spider.close_parser, signal=signals.spider_closed)
         crawler.signals.connect(spider.release_on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.article_dropped, signal=signals.request_dropped)
@@ -115,7 +117,8 @@ class FinewsSpider(scrapy.Spider):
         from finews_crawler.store.repository import Repository
 
         try:
-            with Repository(self.settings.get("FINEWS_DATABASE_URL")) as repository:
+            database_url = self.settings.get("FINEWS_DATABASE_URL", defaults.DATABASE_URL)
+            with Repository(database_url) as repository:
                 self.stored_categories = frozenset(repository.stored_category_slugs())
                 if not self.refresh:
                     self.stored_pages = frozenset(repository.stored_page_paths())
