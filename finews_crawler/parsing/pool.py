@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from finews_crawler.child_process import ChildDied, ChildProcess
 from finews_crawler.items import ArticleItem
-from finews_crawler.parsing.article import parse_article
+from finews_crawler.parsing.readers import read_article
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,8 @@ class ParserDied(ChildDied):
 
 
 class ParserPool:
-    """`parse_article` in `processes` child processes (0: in this process)."""
+    """`read_article` in `processes` child processes (0: in this process); it raises
+    `LayoutRefused` for an article URL whose page no reader accepts."""
 
     def __init__(self, processes: int, module: str = WORKER_MODULE) -> None:
         self.processes = max(0, processes)
@@ -48,7 +49,7 @@ class ParserPool:
     async def _parse(self, args: tuple, retries: int) -> ArticleItem | None:
         parser = await self._parser()
         if parser is None:
-            return parse_article(*args)
+            return read_article(*args)
         try:
             return await parser.call(args)
         except ChildDied as exc:

@@ -14,7 +14,8 @@ as it is served" and "Markup worth knowing"):
   `body_text` its text without the `（文章来源：…）` paragraph.
 
 The body is rendered the way Jekyll (kramdown) would render these posts and read by the page
-parser (`parsing.article`), so both paths share one definition of every body field.
+readers' shared cleaning (`parsing.readers.content`), so both paths share one definition of
+every body field.
 
 Pure: no I/O besides `read_post`, no Scrapy. `split_post` keeps every part of the post verbatim
 (`Post.segments`), and the item carries the post's exact text (`PostItem.source_markdown`): what
@@ -31,9 +32,11 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import yaml
+from lxml import etree
+from parsel import Selector
 
 from finews_crawler.items import ArticleItem
-from finews_crawler.parsing.article import ArticlePageParser
+from finews_crawler.parsing.readers.content import PostContent
 from finews_crawler.site import (
     DEFAULT_BASE_URL,
     SITE_TZ,
@@ -151,7 +154,7 @@ def post_item(post: Post) -> PostItem:
     categories = _words(post.data.get("categories", post.data.get("category")))
     published = published_at(post)
     url = article_path(categories, published, stem)
-    page = ArticlePageParser(render_section(post), urljoin(DEFAULT_BASE_URL, url))
+    page = PostContent(rendered_blocks(post), urljoin(DEFAULT_BASE_URL, url))
     share_url = page.share_url()
     return PostItem(
         info_code=normalize_info_code(stem) or info_code_from_share_url(share_url or ""),
@@ -173,8 +176,8 @@ def post_item(post: Post) -> PostItem:
     )
 
 
-def render_section(post: Post) -> str:
-    """The post's `<section>` as the site's layout shows it (only the body matters here)."""
+def rendered_blocks(post: Post) -> list[etree._Element]:
+    """The top-level elements of the post's content, as Jekyll renders it."""
     parts = []
     for kind, text in post.segments:
         if kind == "digest":
@@ -190,10 +193,8 @@ def render_section(post: Post) -> str:
         elif kind == "body":
             parts.append(markdown_to_html(text))
     body = "\n\n".join(parts)
-    return (
-        "<html><body><section>\n<small>(GMT+8, Asia/Shanghai, CST) </small>\n<h1></h1>\n"
-        f"{body}\n<small>tags: </small>\n</section></body></html>"
-    )
+    document = Selector(text=f"<html><body><section>\n{body}\n</section></body></html>").root
+    return list(document.find("body/section"))
 
 
 def _link_html(match: re.Match[str]) -> str:

@@ -1,13 +1,13 @@
 """A parser process: `python -m finews_crawler.parsing.worker`, run by `ParserPool`.
 
-Each request is the arguments of `parse_article`; each answer its record (or None), or the
+Each request is the arguments of `read_article`; each answer its record (or None), or the
 exception it raised (see `finews_crawler.child_process` for the wire format and lifetime).
 """
 
 from __future__ import annotations
 
 from finews_crawler.child_process import serve
-from finews_crawler.parsing.article import parse_article
+from finews_crawler.parsing.readers import read_article
 
 if __name__ == "__main__":
-    serve(lambda args: parse_article(*args))
+    serve(lambda args: read_article(*args))

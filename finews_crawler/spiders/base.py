@@ -25,6 +25,7 @@ from finews_crawler.items import ArticleItem
 from finews_crawler.parsing.html_text import element_text
 from finews_crawler.parsing.listing import parse_listing
 from finews_crawler.parsing.pool import ParserPool
+from finews_crawler.parsing.readers import LayoutRefused
 from finews_crawler.signals import page_quarantined
 
 logger = logging.getLogger(__name__)
@@ -211,6 +212,16 @@ class FinewsSpider(scrapy.Spider):
         listing_categories = response.meta.get("listing_categories") or []
         try:
             item = await self.parser.parse_article(response.text, response.url, listing_categories)
+        except LayoutRefused as exc:  # an article URL, but the page is in no layout we read
+            stats.inc_value("finews/layout_refused")
+            logger.warning("layout refused: %s: %s", response.url, exc)
+            self.crawler.signals.send_catch_log(
+                page_quarantined,
+                url=urlsplit(response.url).path,
+                reason=str(exc),
+                excerpt=response.text[:500],
+            )
+            return
         except Exception as exc:  # e.g. binary garbage served as HTML: recorded, not a crash
             stats.inc_value("finews/pages_unparsable")
             logger.warning("could not parse %s: %s: %s", response.url, type(exc).__name__, exc)
@@ -219,6 +230,7 @@ class FinewsSpider(scrapy.Spider):
         if item is None:
             stats.inc_value("finews/pages_not_article")
             return
+        stats.inc_value(f"finews/layout/{item.layout}")
         item.crawled_at = datetime.now(UTC).isoformat(timespec="seconds")
         for request in self.follow_categories(
             [" ".join(item.categories)] if item.categories else []
