@@ -4,6 +4,7 @@
 | --- | --- |
 | `jekyll-minimal-2022` (`jekyll_minimal.py`) | the site's post layout (and its earlier rendering) |
 | `no-layout` (`no_layout.py`) | a post served without layout (broken front matter) |
+| `generic` (`generic.py`) | any other layout: from metadata and the post's own content markers |
 
 Every reader finds the post's rendered Markdown in its layout and hands it to the shared
 cleaning (`content.py`), so a field means the same whichever reader read the page. The item
@@ -19,12 +20,13 @@ from collections.abc import Sequence
 
 from finews_crawler import site
 from finews_crawler.items import ArticleItem
+from finews_crawler.parsing.readers.generic import GenericReader
 from finews_crawler.parsing.readers.jekyll_minimal import JekyllMinimalReader
 from finews_crawler.parsing.readers.no_layout import NoLayoutReader
 from finews_crawler.parsing.readers.page import Page, Reader
 
-#: The readers in the order they are tried: known layouts first.
-READERS: tuple[Reader, ...] = (JekyllMinimalReader(), NoLayoutReader())
+#: The readers in the order they are tried: known layouts first, the generic reader last.
+READERS: tuple[Reader, ...] = (JekyllMinimalReader(), NoLayoutReader(), GenericReader())
 #: The reason a refused page is quarantined with.
 REFUSED_REASON = "no known page layout reads this article page (the site's layout changed?)"
 

@@ -1,0 +1,451 @@
+"""The layout-independent reader (`generic`): reads a post page in a layout nobody has shown us.
+
+It builds on what a redesign keeps, never on a theme's class names or element choices:
+
+- metadata (`readers.metadata`): JSON-LD, `og:`/`article:` meta and `<title>` give the title,
+  the excerpt (description), the date, sections and tags;
+- the heading that carries that title (any element; the nearest before the content wins, so a
+  site name in an `<h1>` or a list of recent posts does not);
+- the post's own content markers, which the post's Markdown puts in every layout: the share or
+  upstream link line (the post's last block but the back links), the excerpt the description
+  holds (the post's first block), the `em_media` paragraph and the back-link lines. The post's
+  blocks are the children of one element: the parent of the link line (else of the excerpt).
+  Of those children, the post runs from the excerpt (else from after the title and date) to the
+  back links (else the link line; else up to the first block of page chrome).
+
+Then the shared cleaning (`readers.content`) gives every body field, exactly as for a known
+layout. Dates come from the most precise of the machine-readable and the shown dates
+(`readers.dates`); tags only from what the page marks as tags (a `tags:`/`标签：` line,
+`rel="tag"` links, elements whose class or itemprop says tag(s)/keywords, `article:tag` meta);
+categories from the back link, the listing, `rel="category"`/`article:section`, else the URL.
+
+A page refuses to be read when it holds no post content, or neither a date nor a link line nor
+article metadata (a 404 page, a listing).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from lxml import etree
+
+from finews_crawler import site
+from finews_crawler.items import ArticleItem
+from finews_crawler.parsing.html_text import element_text, inline_text, is_element, squeeze
+from finews_crawler.parsing.readers.content import (
+    MEDIA_CLASS,
+    PostContent,
+    is_back_link_line,
+    is_link_line,
+    tags_from_line,
+)
+from finews_crawler.parsing.readers.dates import ShownDate, machine_date, shown_date
+from finews_crawler.parsing.readers.metadata import Metadata, read_metadata
+from finews_crawler.parsing.readers.page import Page, Reader, article_item
+
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+#: Elements that are page chrome wherever they are: never the post, never its title or tags.
+CHROME_TAGS = frozenset(
+    {
+        "nav", "aside", "form", "script", "style", "noscript", "template", "iframe", "button",
+        "select", "textarea", "svg", "dialog", "menu", "input", "label",
+    }
+)  # fmt: skip
+#: Around the post (before or after it, never between its blocks) these are chrome too.
+OUTER_CHROME_TAGS = CHROME_TAGS | {"header", "footer", "hr"}
+CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search"})
+#: Class/id words of the blocks themes put around a post (share buttons, comments, pagers...).
+CHROME_WORDS = frozenset(
+    {
+        "share", "sharing", "social", "comment", "comments", "pager", "pagination", "related",
+        "breadcrumb", "breadcrumbs", "crumbs", "sidebar", "widget", "nav", "navigation", "menu",
+        "footer", "subscribe", "toc", "ads", "advert", "copyright", "meta", "byline", "author",
+        "prev", "next", "previous",
+    }
+)  # fmt: skip
+TAG_WORDS = frozenset({"tag", "tags", "keyword", "keywords"})
+_BLOCKS = frozenset({"p", "div", "blockquote", "li", "td", "center", "section", "article"})
+_WORD_SPLIT_RE = re.compile(r"[\s_-]+")
+_SHARE_HREF = "NewsShare.html"
+#: A date line is short: the date, a label, an author at most.
+_DATE_LINE_CHARS = 80
+_TAGS_LINE_CHARS = 300
+#: Characters of the description that must open the post's first block.
+_EXCERPT_KEY_CHARS = 20
+_EXCERPT_KEY_MIN = 4
+
+
+class GenericReader(Reader):
+    name = "generic"
+
+    def read(self, page: Page) -> ArticleItem | None:
+        bodies = page.document.findall("body")
+        if not bodies:
+            return None
+        meta = read_metadata(page.document)
+        post = _PostFinder(bodies[0], meta)
+        if post.container is None:
+            return None
+        content = PostContent(post.blocks, page.url)
+        published = _best_date([*map(machine_date, meta.published), *post.shown_dates()])
+        if not content or not (published or content.link_lines or meta.is_article):
+            return None
+        return article_item(
+            page,
+            content,
+            title=post.title(),
+            published_at=published.iso() if published else None,
+            tags=_unique(post.tags() or meta.tags),
+            page_categories=post.categories() or meta.sections,
+        )
+
+
+class _PostFinder:
+    """Finds, in one page, the title heading, the element holding the post's blocks, and the
+    range of its children that is the post."""
+
+    def __init__(self, body: etree._Element, meta: Metadata) -> None:
+        self.meta = meta
+        self.meta_title = meta.title()
+        self.excerpt_key = _excerpt_key(meta.description())
+        self.position: dict[etree._Element, int] = {}
+        headings: list[etree._Element] = []
+        self.link_lines: list[etree._Element] = []
+        self.excerpts: list[etree._Element] = []
+        self.media: list[etree._Element] = []
+        for index, element in enumerate(body.iter()):
+            if not is_element(element):
+                continue
+            self.position[element] = index
+            tag = element.tag.lower()
+            if tag in HEADINGS:
+                headings.append(element)
+            elif tag == "p" and is_link_line(element):
+                self.link_lines.append(element)
+            elif tag == "p" and MEDIA_CLASS in (element.get("class") or "").split():
+                self.media.append(element)
+            if self.excerpt_key and self._opens_excerpt(element):
+                self.excerpts.append(_block_of(element))
+        self.heading = self._title_heading(headings, body) if self.meta_title else None
+        self.link_line = self._first_after(self.link_lines, self.heading, last=True)
+        self.container = self._container(body)
+        self.blocks: list[etree._Element] = []
+        self.outside: list[etree._Element] = []  # the container's children around the post
+        if self.container is not None:
+            if self.heading is None:
+                self.heading = self._untitled_heading()
+            self._split_container()
+
+    # -- finding things -------------------------------------------------------------------
+
+    def _opens_excerpt(self, element: etree._Element) -> bool:
+        text = squeeze(element.text)
+        key = self.excerpt_key
+        return bool(text) and (text.startswith(key) or key.startswith(text))
+
+    def _after(self, element: etree._Element, anchor: etree._Element | None) -> bool:
+        return anchor is None or self.position[element] > self.position[anchor]
+
+    def _first_after(
+        self, elements: list[etree._Element], anchor: etree._Element | None, last: bool = False
+    ) -> etree._Element | None:
+        """The first element after `anchor`; without an anchor the last one (a broken head
+        spills a copy of the post before the real one) when `last`, else the first."""
+        candidates = [e for e in elements if not _in_chrome(e) and self._after(e, anchor)]
+        if not candidates:
+            return None
+        return candidates[-1] if anchor is None and last else candidates[0]
+
+    def _title_heading(
+        self, headings: list[etree._Element], body: etree._Element
+    ) -> etree._Element | None:
+        """The element that shows the title: a heading whose text is (else holds) the title,
+        else any element whose text is the title; the one the post follows soonest."""
+        title = squeeze(self.meta_title)
+        candidates = [h for h in headings if squeeze(inline_text(h)) == title]
+        candidates = candidates or [h for h in headings if title in squeeze(inline_text(h))]
+        if not candidates:
+            candidates = [
+                e
+                for e in body.iter()
+                if is_element(e)
+                and e.tag.lower() not in ("a", "title", "li")
+                and squeeze(e.text) == title
+                and squeeze(inline_text(e)) == title
+            ]
+        candidates = [c for c in candidates if not _in_chrome(c)]
+        markers = sorted(self.position[m] for m in [*self.link_lines, *self.excerpts])
+
+        def distance_to_post(heading: etree._Element) -> int:
+            at = self.position[heading]
+            return next((m - at for m in markers if m > at), len(self.position) + at)
+
+        return min(candidates, key=distance_to_post) if candidates else None
+
+    def _container(self, body: etree._Element) -> etree._Element | None:
+        """The element whose children are the post's blocks."""
+        if self.link_line is not None:
+            return self.link_line.getparent()
+        anchor = self._first_after(self.excerpts, self.heading)
+        anchor = anchor if anchor is not None else self._first_after(self.media, self.heading)
+        if anchor is not None:
+            return _top_block(anchor).getparent()
+        back_links = [p for p in body.iter("p") if is_back_link_line(p)]
+        anchor = self._first_after(back_links, self.heading, last=True)
+        if anchor is not None:
+            return anchor.getparent()
+        if self.heading is None:
+            return None
+        # No marker at all (a short post, a page without metadata): the first paragraph of
+        # text after the title heading that is not a date line.
+        paragraphs = [
+            p for p in body.iter("p") if (text := inline_text(p)) and not _is_date_line(text)
+        ]
+        anchor = self._first_after(paragraphs, self.heading)
+        return _top_block(anchor).getparent() if anchor is not None else None
+
+    def _untitled_heading(self) -> etree._Element | None:
+        """For a page whose metadata has no title of its own: the first heading near the post
+        that is not the site's name (an empty heading is an empty title)."""
+        scope = self.container.getparent()
+        scope = scope if scope is not None else self.container
+        end = self.link_line if self.link_line is not None else None
+        for heading in scope.iter(*HEADINGS):
+            if _in_chrome(heading) or (end is not None and not self._after(end, heading)):
+                continue
+            if inline_text(heading) not in self.meta.site_names:
+                return heading
+        return None
+
+    def _split_container(self) -> None:
+        children = [c for c in self.container if is_element(c)]
+        start = self._start(children)
+        end = self._end(children, start)
+        self.blocks = [c for c in children[start : end + 1] if c.tag.lower() not in CHROME_TAGS]
+        self.outside = children[:start] + children[end + 1 :]
+
+    def _index_holding(self, children: list[etree._Element], element: etree._Element) -> int:
+        while element.getparent() is not self.container:
+            element = element.getparent()
+        return children.index(element)
+
+    def _start(self, children: list[etree._Element]) -> int:
+        after_heading = 0
+        if self.heading is not None and _is_within(self.heading, self.container):
+            after_heading = self._index_holding(children, self.heading) + 1
+        excerpt = self._first_after(
+            [e for e in self.excerpts if _is_within(e, self.container)], self.heading
+        )
+        if excerpt is not None:
+            start = self._index_holding(children, excerpt)
+            # Images before the first text belong to the post (the excerpt is text only).
+            while start > after_heading and _is_image_block(children[start - 1]):
+                start -= 1
+            return start
+        start = after_heading
+        while start < len(children) and self._is_around_post(children[start]):
+            start += 1
+        return start
+
+    def _end(self, children: list[etree._Element], start: int) -> int:
+        if self.link_line is not None:
+            end = self._index_holding(children, self.link_line)
+            while end + 1 < len(children) and is_back_link_line(children[end + 1]):
+                end += 1
+            return end
+        back_links = [i for i in range(start, len(children)) if is_back_link_line(children[i])]
+        if back_links:
+            return back_links[-1]
+        end = start
+        while end < len(children) and not self._is_around_post(children[end]):
+            end += 1
+        return end - 1
+
+    def _is_around_post(self, element: etree._Element) -> bool:
+        """A block that themes put before or after a post: chrome, a date, tags or title line,
+        a list of links to other articles (previous/next, related), an empty block."""
+        if _is_chrome(element, OUTER_CHROME_TAGS) or _has_words(element, CHROME_WORDS):
+            return True
+        if element.tag.lower() in HEADINGS or element.find(".//time") is not None:
+            return True
+        text = inline_text(element)
+        if not text:
+            return not _is_image_block(element)
+        if _is_date_line(text) or _is_tags_element(element):
+            return True
+        links = [a.get("href") or "" for a in element.iter("a")]
+        if links and all(site.is_article_path(href) for href in links):
+            return True  # previous/next, related posts
+        # Breadcrumbs: links to the site's listings, ending in the title.
+        return bool(self.meta_title) and squeeze(text).endswith(squeeze(self.meta_title)) and any(
+            href.startswith("/") and not site.is_article_path(href) for href in links
+        )
+
+    # -- fields -----------------------------------------------------------------------------
+
+    def region(self) -> etree._Element:
+        """The smallest element holding the title heading and the post: the article."""
+        if self.heading is None:
+            return self.container
+        ancestors = set(self.heading.iterancestors())
+        region = self.container
+        while region is not None and region not in ancestors:
+            region = region.getparent()
+        return region if region is not None else self.container
+
+    def _around_post(self) -> Iterator[etree._Element]:
+        """Elements of the article outside the post's blocks (where title, date, tags are)."""
+        region = self.region()
+        stack = [region]
+        blocks = set(self.blocks)
+        while stack:
+            element = stack.pop()
+            if element in blocks or _is_chrome(element, CHROME_TAGS):
+                continue
+            yield element
+            stack.extend(reversed([c for c in element if is_element(c)]))
+
+    def title(self) -> str:
+        if self.heading is None:
+            return self.meta_title or ""
+        shown = inline_text(self.heading)
+        return shown if squeeze(shown) == squeeze(self.meta_title) else self.meta_title or shown
+
+    def shown_dates(self) -> list[ShownDate | None]:
+        """Machine-readable dates near the post (`<time datetime>`, itemprop), then the date
+        lines it shows (short text without blocks inside)."""
+        machine: list[ShownDate | None] = []
+        shown: list[ShownDate | None] = []
+        for element in self._around_post():
+            tag = element.tag.lower()
+            if tag == "time" or element.get("itemprop") == "datePublished":
+                machine.append(machine_date(element.get("datetime") or element.get("content")))
+            if tag in ("html", "body") or _has_block_child(element):
+                continue
+            text = inline_text(element)
+            if text and len(text) <= _DATE_LINE_CHARS:
+                shown.append(shown_date(text))
+        return machine + shown
+
+    def tags(self) -> list[str]:
+        by_line: list[str] = []
+        by_rel: list[str] = []
+        by_name: list[str] = []
+        for element in self._around_post():
+            if not by_line and element.tag.lower() not in ("html", "body"):
+                by_line = _tags_of_line(element)
+            rel = (element.get("rel") or "").lower().split()
+            if element.tag.lower() == "a" and "tag" in rel:
+                by_rel.append(inline_text(element))
+            if not by_name and _is_tags_element(element):
+                by_name = _tag_texts(element)
+        return _unique(by_line or by_rel or by_name)
+
+    def categories(self) -> list[str]:
+        found = []
+        for element in self._around_post():
+            rel = (element.get("rel") or "").lower().split()
+            if element.tag.lower() == "a" and "category" in rel:
+                slug = site.category_slug_from_path(element.get("href") or "")
+                found.append(slug or inline_text(element))
+        return [word for category in found for word in category.split()]
+
+
+def _excerpt_key(description: str | None) -> str:
+    key = squeeze(description).rstrip(".…")[:_EXCERPT_KEY_CHARS]
+    return key if len(key) >= _EXCERPT_KEY_MIN else ""
+
+
+def _block_of(element: etree._Element) -> etree._Element:
+    while element.tag.lower() not in _BLOCKS and element.getparent() is not None:
+        element = element.getparent()
+    return element
+
+
+def _top_block(element: etree._Element) -> etree._Element:
+    """The outermost block wrapping `element` alone (a post's `<div><p>...</p></div>`)."""
+    while (parent := element.getparent()) is not None and len(parent) == 1:
+        if parent.tag.lower() in ("body", "html"):
+            break
+        element = parent
+    return element
+
+
+def _is_within(element: etree._Element, container: etree._Element) -> bool:
+    return any(ancestor is container for ancestor in element.iterancestors())
+
+
+def _in_chrome(element: etree._Element) -> bool:
+    return any(_is_chrome(e, CHROME_TAGS) for e in (element, *element.iterancestors()))
+
+
+def _is_chrome(element: etree._Element, tags: frozenset[str]) -> bool:
+    return (
+        element.tag.lower() in tags
+        or (element.get("role") or "").lower() in CHROME_ROLES
+        or element.get("hidden") is not None
+        or (element.get("aria-hidden") or "").lower() == "true"
+    )
+
+
+def _words(element: etree._Element, *attributes: str) -> set[str]:
+    values = " ".join(element.get(name) or "" for name in attributes).lower()
+    return {word for word in _WORD_SPLIT_RE.split(values) if word}
+
+
+def _has_words(element: etree._Element, words: frozenset[str]) -> bool:
+    return not words.isdisjoint(_words(element, "class", "id"))
+
+
+def _is_tags_element(element: etree._Element) -> bool:
+    return not TAG_WORDS.isdisjoint(_words(element, "class", "id", "itemprop"))
+
+
+def _is_image_block(element: etree._Element) -> bool:
+    return element.tag.lower() == "img" or element.find(".//img") is not None
+
+
+def _is_date_line(text: str) -> bool:
+    return len(text) <= _DATE_LINE_CHARS and shown_date(text) is not None
+
+
+def _has_block_child(element: etree._Element) -> bool:
+    return any(is_element(c) and c.tag.lower() in _BLOCKS for c in element)
+
+
+def _tags_of_line(element: etree._Element) -> list[str]:
+    """The tags of a `tags:` / `标签：` line: its marked words (em, a, li), else its words."""
+    text = element_text([element])
+    if len(text) > _TAGS_LINE_CHARS or tags_from_line(text.replace("\n", " ")) is None:
+        return []
+    marked = [inline_text(e) for e in element.iter("em", "a", "li", "span") if e is not element]
+    return [tag.lstrip("#") for tag in marked if tag] or tags_from_line(text) or []
+
+
+def _tag_texts(element: etree._Element) -> list[str]:
+    """The tags of an element marked as tags: its links, else its items, else its words."""
+    for tag in ("a", "li"):
+        marked = [inline_text(e) for e in element.iter(tag) if e is not element]
+        if marked:
+            return marked
+    words = element.get("content") if element.tag.lower() == "meta" else inline_text(element)
+    return tags_from_line(f"tags: {words or ''}") or []
+
+
+def _best_date(candidates: Iterable[ShownDate | None]) -> ShownDate | None:
+    """The most precise date; between equals, the first (machine-readable ones come first)."""
+    best: ShownDate | None = None
+    for candidate in candidates:
+        if candidate is not None and (best is None or candidate.precision > best.precision):
+            best = candidate
+    return best
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    seen: list[str] = []
+    for value in values:
+        value = value.strip().lstrip("#").strip()
+        if value and value not in seen:
+            seen.append(value)
+    return seen
