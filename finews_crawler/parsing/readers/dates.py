@@ -10,7 +10,7 @@ one that says the most (the truth keeps seconds).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import NamedTuple
 
 from finews_crawler.site import SITE_TZ
@@ -129,7 +129,7 @@ def _offset_in(text: str) -> timezone:
         return SITE_TZ
     raw = (match.group("named") or match.group("bare") or "").replace(" ", "")
     if not raw:
-        return timezone.utc  # `GMT` / `UTC` alone
+        return UTC  # `GMT` / `UTC` alone
     sign = -1 if raw[0] == "-" else 1
     digits = raw[1:].replace(":", "")
     hours, minutes = (digits[:-2], digits[-2:]) if len(digits) > 2 else (digits, "0")

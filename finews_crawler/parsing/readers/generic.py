@@ -126,7 +126,9 @@ class _PostFinder:
             elif tag == "p" and MEDIA_CLASS in (element.get("class") or "").split():
                 self.media.append(element)
             if self.excerpt_key and self._opens_excerpt(element):
-                self.excerpts.append(_block_of(element))
+                block = _block_of(element)
+                if block is not None and block in self.position:
+                    self.excerpts.append(block)
         self.heading = self._title_heading(headings, body) if self.meta_title else None
         self.link_line = self._first_after(self.link_lines, self.heading, last=True)
         self.container = self._container(body)
@@ -272,14 +274,16 @@ class _PostFinder:
         text = inline_text(element)
         if not text:
             return not _is_image_block(element)
-        if _is_date_line(text) or _is_tags_element(element):
+        if _is_date_line(text) or _is_tags_element(element) or _tags_of_line(element):
             return True
         links = [a.get("href") or "" for a in element.iter("a")]
         if links and all(site.is_article_path(href) for href in links):
             return True  # previous/next, related posts
         # Breadcrumbs: links to the site's listings, ending in the title.
-        return bool(self.meta_title) and squeeze(text).endswith(squeeze(self.meta_title)) and any(
-            href.startswith("/") and not site.is_article_path(href) for href in links
+        return (
+            bool(self.meta_title)
+            and squeeze(text).endswith(squeeze(self.meta_title))
+            and any(href.startswith("/") and not site.is_article_path(href) for href in links)
         )
 
     # -- fields -----------------------------------------------------------------------------
@@ -357,10 +361,15 @@ def _excerpt_key(description: str | None) -> str:
     return key if len(key) >= _EXCERPT_KEY_MIN else ""
 
 
-def _block_of(element: etree._Element) -> etree._Element:
-    while element.tag.lower() not in _BLOCKS and element.getparent() is not None:
-        element = element.getparent()
-    return element
+def _block_of(element: etree._Element) -> etree._Element | None:
+    """The block (paragraph, list item, division...) an element is part of, if any."""
+    for candidate in (element, *element.iterancestors()):
+        tag = candidate.tag.lower()
+        if tag in _BLOCKS:
+            return candidate
+        if tag == "body":
+            return None
+    return None
 
 
 def _top_block(element: etree._Element) -> etree._Element:

@@ -117,7 +117,11 @@ def _strings(*values: object) -> list[str]:
 
 
 def _keywords(value: object) -> list[str]:
-    words = value if isinstance(value, list) else re.split(r"[,，]", value or "") if isinstance(
-        value, str
-    ) else []
+    words = (
+        value
+        if isinstance(value, list)
+        else re.split(r"[,，]", value or "")
+        if isinstance(value, str)
+        else []
+    )
     return [text for word in words if (text := _clean(word))]
