@@ -1,4 +1,4 @@
-"""Helpers shared by the parsers: text, stock mentions and images from article HTML.
+"""Helpers shared by the parsers: text, stock mentions, images and sanitized HTML of articles.
 
 Everything works on lxml elements (parsel's `Selector.root`), so the HTML page parser and the
 Markdown post parser read bodies the same way.
@@ -6,11 +6,11 @@ Markdown post parser read bodies the same way.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterable
 from urllib.parse import urljoin
 
+import nh3
 from lxml import etree, html
 
 from finews_crawler.items import StockMention
@@ -24,8 +24,6 @@ _BLOCK_TAGS = frozenset(
         "h5", "h6", "pre", "section", "article", "figure", "figcaption", "dd", "dt", "hr",
     }
 )  # fmt: skip
-_URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "data", "poster"})
-_UNSAFE_URL = re.compile(r"\s*(javascript|vbscript|data\s*:\s*text/html)", re.IGNORECASE)
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\s*\n\s*")
 WHITESPACE = re.compile(r"\s+")
@@ -114,33 +112,57 @@ def image_urls(nodes: Iterable[etree._Element], page_url: str) -> list[str]:
     return urls
 
 
-def _sanitized_copy(node: etree._Element) -> etree._Element:
-    """A copy without scripts, comments, event handlers or `javascript:` URLs."""
-    clone = copy.deepcopy(node)
-    clone.tail = None
-    for child in list(clone.iterdescendants()):
-        if not is_element(child) or child.tag.lower() in _SKIPPED_TAGS:
-            child.drop_tree()  # keeps the text that follows it
-    for element in clone.iter():
-        if not is_element(element):
-            continue
-        for name, value in list(element.attrib.items()):
-            lowered = name.lower()
-            if lowered.startswith("on") or (
-                lowered in _URL_ATTRIBUTES and _UNSAFE_URL.match(value or "")
-            ):
-                del element.attrib[name]
-    return clone
+#: What article HTML may hold: the markup of East Money's article bodies (text, stock and
+#: sector mentions, K-line images, tables) and nothing that runs, loads or submits anything.
+ALLOWED_TAGS = frozenset(
+    {
+        "p", "br", "hr", "strong", "b", "em", "i", "u", "s", "span", "a", "img", "blockquote",
+        "ul", "ol", "li", "dl", "dt", "dd", "table", "caption", "thead", "tbody", "tfoot", "tr",
+        "th", "td", "h2", "h3", "h4", "h5", "h6", "pre", "code", "sub", "sup", "figure",
+        "figcaption", "div", "center", "small",
+    }
+)  # fmt: skip
+#: Attributes kept, per tag ("*": on every tag). No `style` (it can load URLs), no handlers.
+ALLOWED_ATTRIBUTES = {
+    "*": {"class", "id", "title", "data-code", "data-code2"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "ol": {"start"},
+}
+#: `href`/`src` only on these schemes, or relative.
+ALLOWED_URL_SCHEMES = frozenset({"http", "https"})
+#: Dropped with everything inside them (other unknown tags are dropped, their text kept).
+DROPPED_WITH_CONTENT = frozenset(
+    {
+        "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "math",
+        "title", "textarea", "xmp", "noembed", "noframes", "select", "applet", "frameset",
+    }
+)  # fmt: skip
+_SANITIZER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+    url_schemes=set(ALLOWED_URL_SCHEMES),
+    clean_content_tags=set(DROPPED_WITH_CONTENT),
+    strip_comments=True,
+    link_rel=None,
+)
+
+
+def sanitize_html(markup: str) -> str:
+    """Article HTML through the allow-list (nh3, the Ammonia sanitizer)."""
+    return _SANITIZER.clean(markup)
 
 
 def outer_html(nodes: Iterable[etree._Element]) -> str:
     """Sanitized HTML of elements (without their tails), one per line."""
     pieces = [
-        html.tostring(_sanitized_copy(node), encoding="unicode", with_tail=False).strip()
+        html.tostring(node, encoding="unicode", with_tail=False).strip()
         for node in nodes
         if is_element(node) and node.tag.lower() not in _SKIPPED_TAGS
     ]
-    return "\n".join(piece for piece in pieces if piece)
+    return sanitize_html("\n".join(piece for piece in pieces if piece))
 
 
 def squeeze(text: str | None) -> str:
