@@ -1,5 +1,6 @@
-"""The parser's fixture cases: which page of the bundled site, served at which URL, linked from
-which listing; the expected record of each is `fixtures/pages/<case>.json`.
+"""The parser's fixture cases: which page of the bundled site (or of a redesign), served at which
+URL, linked from which listing; the expected record of each is `fixtures/pages/<case>.json`, and
+its `layout` names the reader that reads it (each reader has fixtures of its own).
 
 Pages are read from the mirror (`fixtures/site/`) rather than copied; the two derived ones are
 built from the seed page: `crlf` (CRLF line ends) and `no_layout` (the body alone, as Jekyll
@@ -61,6 +62,30 @@ CASES = {
     "not_article_404": Case("site/404.html", "/emnews/2021/12/01/202112012200000000.html"),
     "not_article_category": Case("site/category/shanghaifabu.html", "/category/shanghaifabu.html"),
     "not_article_index": Case("site/index.html", "/"),
+    # Redesigns (tests/fixtures/redesigns): the generic reader's fixtures.
+    "generic_minima_share_link": Case(
+        "redesigns/minima/shanghaifabu/2022/03/30/NW202203302328599218.html",
+        "/shanghaifabu/2022/03/30/NW202203302328599218.html",
+    ),
+    "generic_minima_empty_title": Case(
+        "redesigns/minima/emnews/2022/05/26/202205262391921712.html",
+        "/emnews/2022/05/26/202205262391921712.html",
+    ),
+    "generic_restyled_digest": Case(
+        "redesigns/restyled/emnews/2022/03/30/202203302328599218.html",
+        "/emnews/2022/03/30/202203302328599218.html",
+    ),
+    "generic_restyled_space_in_slug": Case(
+        "redesigns/restyled/21shijijingjibaodao/21caijingapp/2021/12/08/NW202112082207123189.html",
+        "/21shijijingjibaodao/21caijingapp/2021/12/08/NW202112082207123189.html",
+    ),
+    "generic_magazine_no_metadata": Case(
+        "redesigns/magazine/emnews/2021/12/08/202112082206672930.html",
+        "/emnews/2021/12/08/202112082206672930.html",
+    ),
+    "generic_magazine_no_link_line": Case(
+        "redesigns/magazine/sitenews/2021/12/01/init.html", "/sitenews/2021/12/01/init.html"
+    ),
 }
 
 

@@ -12,6 +12,7 @@ from parser_cases import CASES, HOST, PAGES, page_html, page_url
 from finews_crawler.parsing.article import parse_article
 from finews_crawler.parsing.html_text import squeeze
 from finews_crawler.parsing.listing import parse_listing
+from finews_crawler.parsing.readers import READERS, read_article
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SITE = FIXTURES / "site"
@@ -24,6 +25,20 @@ def test_fixture_page_parses_to_expected_record(name: str) -> None:
     assert (expected["page"], expected["url"]) == (case.page, page_url(case))
     item = parse_article(page_html(case), page_url(case), case.listing_categories)
     assert (dataclasses.asdict(item) if item else None) == expected["expected"]
+
+
+def test_every_reader_has_fixtures_and_reads_them_alone() -> None:
+    """Fundus-style: the fixtures of each reader, read by that reader alone, give their record."""
+    by_reader: dict[str, list[str]] = {reader.name: [] for reader in READERS}
+    for name, case in CASES.items():
+        expected = json.loads((PAGES / f"{name}.json").read_text(encoding="utf-8"))["expected"]
+        if expected is None:
+            continue
+        reader = next(r for r in READERS if r.name == expected["layout"])
+        item = read_article(page_html(case), page_url(case), case.listing_categories, (reader,))
+        assert dataclasses.asdict(item) == expected, name
+        by_reader[reader.name].append(name)
+    assert all(by_reader.values()), by_reader
 
 
 def _truth_rows() -> list[dict]:
