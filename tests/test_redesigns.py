@@ -30,7 +30,7 @@ SHOWS_TAGS = {"minima": False, "restyled": True, "magazine": True}
 CHROME_TEXT = {
     "minima": ("东方财富网新闻按媒体分类转载", "ZNing", "20she21jinrongquan"),
     "restyled": ("东方财富网新闻按媒体分类转载", "订阅", "本站消息时效性为三天", "发布时间"),
-    "magazine": ("最新消息", "Categories", "分享到", "评论", "抢沙发", "返回顶部", "Posted", "首页›"),
+    "magazine": ("最新消息", "Categories", "分享到", "评论", "抢沙发", "返回顶部", "Posted"),
 }
 TEXT_FIELDS = ("title", "media", "digest", "body_text", "body_html", "share_url", "upstream_url")
 BODY_RATIO = 0.99
@@ -58,8 +58,8 @@ def mismatches(item: dict, row: dict, redesign: str) -> list[str]:
                 problems.append(f"body_text ratio {body_ratio(got, want):.3f}")
         elif got != want:
             problems.append(f"{field}: {got!r} != {want!r}")
-    chrome = [text for text in CHROME_TEXT[redesign] for f in TEXT_FIELDS if text in (item[f] or "")]
-    problems += [f"page chrome in the item: {text!r}" for text in chrome]
+    for text in CHROME_TEXT[redesign]:
+        problems += [f"page chrome in {f}: {text!r}" for f in TEXT_FIELDS if text in (item[f] or "")]
     return problems
 
 

@@ -48,7 +48,10 @@ def is_back_link_line(node: etree._Element) -> bool:
     if node.tag.lower() != "p":
         return False
     links = node.findall(".//a")
-    if not links or not all(inline_text(a).startswith(BACK_LINK_TEXT) for a in links):
+    # Cheap first: a body paragraph rarely opens with a link, let alone a `返回` one.
+    if not links or not (links[0].text or "").lstrip().startswith(BACK_LINK_TEXT):
+        return False
+    if not all(inline_text(a).startswith(BACK_LINK_TEXT) for a in links):
         return False
     leftover = element_text([node])
     for a in links:
@@ -60,11 +63,11 @@ def is_link_line(node: etree._Element) -> bool:
     """A paragraph that is just the share or upstream URL (as a link), or the text `<>`."""
     if node.tag.lower() != "p":
         return False
-    text = inline_text(node)
-    if text == EMPTY_LINK_TEXT:
-        return True
     links = node.findall(".//a")
-    return len(links) == 1 and (links[0].get("href") or "").strip() == text and bool(text)
+    if not links:
+        return len(node) == 0 and (node.text or "").strip() == EMPTY_LINK_TEXT
+    href = (links[0].get("href") or "").strip()
+    return len(links) == 1 and bool(href) and inline_text(node) == href
 
 
 def media_of(node: etree._Element) -> str | None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 
 from lxml import etree
 
@@ -67,7 +68,9 @@ CHROME_WORDS = frozenset(
 TAG_WORDS = frozenset({"tag", "tags", "keyword", "keywords"})
 _BLOCKS = frozenset({"p", "div", "blockquote", "li", "td", "center", "section", "article"})
 _WORD_SPLIT_RE = re.compile(r"[\s_-]+")
-_SHARE_HREF = "NewsShare.html"
+_STRING = etree.XPath("string()")
+_DIGIT_RE = re.compile(r"\d")
+_TAGS_LABEL_RE = re.compile(r"\s*(?:tags?|标签)\s*[:：]", re.IGNORECASE)
 #: A date line is short: the date, a label, an author at most.
 _DATE_LINE_CHARS = 80
 _TAGS_LINE_CHARS = 300
@@ -142,6 +145,8 @@ class _PostFinder:
     # -- finding things -------------------------------------------------------------------
 
     def _opens_excerpt(self, element: etree._Element) -> bool:
+        if not element.text or element.text.isspace():
+            return False
         text = squeeze(element.text)
         key = self.excerpt_key
         return bool(text) and (text.startswith(key) or key.startswith(text))
@@ -298,8 +303,12 @@ class _PostFinder:
             region = region.getparent()
         return region if region is not None else self.container
 
-    def _around_post(self) -> Iterator[etree._Element]:
+    @cached_property
+    def around_post(self) -> list[etree._Element]:
         """Elements of the article outside the post's blocks (where title, date, tags are)."""
+        return list(self._walk_around_post())
+
+    def _walk_around_post(self) -> Iterator[etree._Element]:
         region = self.region()
         stack = [region]
         blocks = set(self.blocks)
@@ -321,22 +330,24 @@ class _PostFinder:
         lines it shows (short text without blocks inside)."""
         machine: list[ShownDate | None] = []
         shown: list[ShownDate | None] = []
-        for element in self._around_post():
+        for element in self.around_post:
             tag = element.tag.lower()
             if tag == "time" or element.get("itemprop") == "datePublished":
                 machine.append(machine_date(element.get("datetime") or element.get("content")))
             if tag in ("html", "body") or _has_block_child(element):
                 continue
-            text = inline_text(element)
-            if text and len(text) <= _DATE_LINE_CHARS:
-                shown.append(shown_date(text))
+            text = _raw_text(element)
+            if _DIGIT_RE.search(text) and len(text.strip()) <= 2 * _DATE_LINE_CHARS:
+                text = inline_text(element)
+                if len(text) <= _DATE_LINE_CHARS:
+                    shown.append(shown_date(text))
         return machine + shown
 
     def tags(self) -> list[str]:
         by_line: list[str] = []
         by_rel: list[str] = []
         by_name: list[str] = []
-        for element in self._around_post():
+        for element in self.around_post:
             if not by_line and element.tag.lower() not in ("html", "body"):
                 by_line = _tags_of_line(element)
             rel = (element.get("rel") or "").lower().split()
@@ -348,12 +359,17 @@ class _PostFinder:
 
     def categories(self) -> list[str]:
         found = []
-        for element in self._around_post():
+        for element in self.around_post:
             rel = (element.get("rel") or "").lower().split()
             if element.tag.lower() == "a" and "category" in rel:
                 slug = site.category_slug_from_path(element.get("href") or "")
                 found.append(slug or inline_text(element))
         return [word for category in found for word in category.split()]
+
+
+def _raw_text(element: etree._Element) -> str:
+    """The element's text as lxml gives it (fast: no whitespace rules, scripts included)."""
+    return _STRING(element)
 
 
 def _excerpt_key(description: str | None) -> str:
@@ -425,6 +441,8 @@ def _has_block_child(element: etree._Element) -> bool:
 
 def _tags_of_line(element: etree._Element) -> list[str]:
     """The tags of a `tags:` / `标签：` line: its marked words (em, a, li), else its words."""
+    if not _TAGS_LABEL_RE.match(_raw_text(element)):
+        return []
     text = element_text([element])
     if len(text) > _TAGS_LINE_CHARS or tags_from_line(text.replace("\n", " ")) is None:
         return []
