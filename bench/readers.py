@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         ms, layouts = ms_per_page(pages, parse, args.repeat)
         verdict = "PASS" if ms <= target else "FAIL"
         failed |= ms > target
-        print(f"{label:<36} {len(pages):>5} {ms:>8.3f} {target:>7.1f}  {','.join(layouts)} {verdict}")
+        read_by = ",".join(layouts)
+        print(f"{label:<36} {len(pages):>5} {ms:>8.3f} {target:>7.1f}  {read_by} {verdict}")
     return 1 if failed else 0
 
 

@@ -59,7 +59,8 @@ def mismatches(item: dict, row: dict, redesign: str) -> list[str]:
         elif got != want:
             problems.append(f"{field}: {got!r} != {want!r}")
     for text in CHROME_TEXT[redesign]:
-        problems += [f"page chrome in {f}: {text!r}" for f in TEXT_FIELDS if text in (item[f] or "")]
+        found = [name for name in TEXT_FIELDS if text in (item[name] or "")]
+        problems += [f"page chrome in {name}: {text!r}" for name in found]
     return problems
 
 
