@@ -36,8 +36,8 @@ from finews_crawler.parsing.html_text import (
     inline_text,
     is_element,
     outer_html,
-    stock_mentions,
 )
+from finews_crawler.parsing.securities import stock_mentions
 
 _DATE_LINE_RE = re.compile(r"GMT\+8.*?(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})")
 _SECTION_START_RE = re.compile(r"<section\b[^>]*>", re.IGNORECASE)
