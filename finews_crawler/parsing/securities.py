@@ -130,7 +130,7 @@ def as_mention(value: Mapping[str, Any]) -> StockMention:
     """A mention in the record shape; one written before symbols existed gets them now."""
     market, code = str(value.get("market") or ""), str(value.get("code") or "")
     found = mention(market, code, str(value.get("name") or ""))
-    if "kind" in value:
+    if value.get("kind"):
         found["symbol"] = value.get("symbol") or None
         found["kind"] = str(value["kind"])
     return found

@@ -23,6 +23,7 @@ from sqlalchemy import Table, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
+from finews_crawler.parsing.securities import as_mention, mention_key
 from finews_crawler.site import SITE_TZ, normalize_info_code, parse_published_at
 from finews_crawler.store.engine import create_db_engine, mask_url, write_engine
 from finews_crawler.store.merge import (
@@ -363,14 +364,9 @@ class Repository:
         stock_rows = {}
         for state in restock:
             for stock in state.stocks:
-                market, code = stock.get("market", ""), stock.get("code", "")
-                if code:
-                    stock_rows[(state.id, market, code)] = {
-                        "article_id": state.id,
-                        "market": market,
-                        "code": code,
-                        "name": stock.get("name", ""),
-                    }
+                if stock.get("code"):
+                    row = {"article_id": state.id, **as_mention(stock)}
+                    stock_rows[(state.id, *mention_key(row))] = row
         upsert(
             session,
             StockMention.__table__,
