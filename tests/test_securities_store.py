@@ -24,6 +24,7 @@ from db_fixtures import (  # noqa: F401 - fixtures
 )
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from support.mentions import HANG_SENG, MOUTAI, NEW_ENERGY, NO_MARKET, PING_AN, SSE_INDEX, stock
 
 from finews_crawler.store import Repository
 from finews_crawler.store.engine import WRITE_OPTION, create_db_engine
@@ -38,18 +39,6 @@ from finews_crawler.store.models import Article, Base, StockMention
 
 MEDIA_SEED = "2022-03-30-NW202203302328599218.md"
 OTHER = "2021-12-08-202112082206672930.md"
-
-
-def stock(symbol: str | None, kind: str, market: str, code: str, name: str) -> dict[str, Any]:
-    return {"symbol": symbol, "kind": kind, "market": market, "code": code, "name": name}
-
-
-MOUTAI = stock("600519.SH", "stock", "1", "600519", "贵州茅台")
-SSE_INDEX = stock("000001.SH", "index", "1", "000001", "上证指数")
-PING_AN = stock("000001.SZ", "stock", "0", "000001", "平安银行")
-NEW_ENERGY = stock("BK0493", "board", "90", "BK0493", "新能源")
-HANG_SENG = stock(None, "unknown", "100", "HSI", "恒生指数")
-NO_MARKET = stock(None, "unknown", "", "HSI", "恒指")
 
 
 def mention_rows(repo: Repository) -> list[tuple[Any, ...]]:

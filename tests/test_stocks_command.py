@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from db_fixtures import database_url, pg_database, pg_server, truth_row  # noqa: F401 - fixtures
 from jsonschema import Draft202012Validator, ValidationError
+from support.mentions import CSI_ETF, HANG_SENG, MOUTAI, NEW_ENERGY, PING_AN, SSE_INDEX
 
 from finews_crawler import cli
 from finews_crawler.export import jsonl
@@ -24,18 +25,6 @@ ARTICLES = (
     ("2021-12-08-202112082206890854.md", "NW202112082206890854"),
     ("2021-12-08-202112082206936037.md", "NW202112082206936037"),
 )
-
-
-def stock(symbol: str | None, kind: str, market: str, code: str, name: str) -> dict[str, Any]:
-    return {"symbol": symbol, "kind": kind, "market": market, "code": code, "name": name}
-
-
-MOUTAI = stock("600519.SH", "stock", "1", "600519", "贵州茅台")
-SSE_INDEX = stock("000001.SH", "index", "1", "000001", "上证指数")
-PING_AN = stock("000001.SZ", "stock", "0", "000001", "平安银行")
-NEW_ENERGY = stock("BK0493", "board", "90", "BK0493", "新能源")
-CSI_ETF = stock("510300.SH", "fund", "1", "510300", "沪深300ETF")
-HANG_SENG = stock(None, "unknown", "100", "HSI", "恒生指数")
 MENTIONS = (
     [MOUTAI, NEW_ENERGY],
     [{**MOUTAI, "name": "茅台"}, PING_AN, SSE_INDEX, CSI_ETF],
