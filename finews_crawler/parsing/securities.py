@@ -172,15 +172,16 @@ def _data_code(value: str | None) -> tuple[str, str]:
 
 
 def _wrapper(element: etree._Element) -> tuple[str, str] | None:
-    found = _WRAPPER_ID.fullmatch(element.get("id") or "") if element.tag == "span" else None
+    identifier = element.get("id")
+    found = _WRAPPER_ID.fullmatch(identifier) if identifier and element.tag == "span" else None
     return (found["market"], found["code"]) if found else None
 
 
 def _read(element: etree._Element) -> StockMention | None:
     """The mention one element makes, or None."""
     own_wrapper = _wrapper(element)
-    classes = set((element.get("class") or "").split())
-    if own_wrapper is None and not classes & _MENTION_CLASSES:
+    classes = element.get("class")
+    if own_wrapper is None and not (classes and _MENTION_CLASSES.intersection(classes.split())):
         return None
     href = element.get("href") or ""
     link = quote_link(href)
