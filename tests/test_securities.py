@@ -221,6 +221,15 @@ def test_what_is_not_a_quote_link_is_not_a_mention() -> None:
     assert read(body) == []
 
 
+def test_a_broken_link_is_no_quote_link_and_costs_nothing() -> None:
+    assert quote_link("http://[broken") is None
+    body = (
+        '<a class="keytip" href="http://[broken" data-code="1,600519">贵州茅台</a>'
+        '<span class="em_stock_key_common" href="http://[x">某</span>'
+    )
+    assert read(body) == [("600519.SH", "stock", "1", "600519", "贵州茅台")]
+
+
 def test_unknown_markets_keep_what_was_read() -> None:
     body = (
         '<a class="keytip" data-code="100,HSI">恒生指数</a>'

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from lxml import etree
 
@@ -142,11 +142,18 @@ def mention_key(found: Mapping[str, Any]) -> tuple[str, ...]:
     return (symbol,) if symbol else (found.get("market") or "", found.get("code") or "")
 
 
+def _split(href: str) -> SplitResult | None:
+    try:
+        return urlsplit(href.strip())
+    except ValueError:  # a broken URL (`http://[x`): no quote link, and no other page either
+        return None
+
+
 def quote_link(href: str) -> tuple[str, str] | None:
     """(market, code) a quote page link names (empty when the path is not one we read);
     None when the link is not on the quote host."""
-    parts = urlsplit(href.strip())
-    if parts.hostname != QUOTE_HOST or parts.scheme not in ("http", "https", ""):
+    parts = _split(href)
+    if parts is None or parts.hostname != QUOTE_HOST or parts.scheme not in ("http", "https", ""):
         return None
     for pattern, market in _QUOTE_PATHS:
         found = pattern.fullmatch(parts.path)
@@ -160,7 +167,9 @@ def quote_link(href: str) -> tuple[str, str] | None:
 
 def _leads_elsewhere(href: str) -> bool:
     """A web link off the quote host (an encyclopedia or data page), not a quote link."""
-    parts = urlsplit(href.strip())
+    parts = _split(href)
+    if parts is None:
+        return False
     web = parts.scheme in ("http", "https") or (not parts.scheme and href.strip().startswith("//"))
     return web and parts.hostname != QUOTE_HOST
 
