@@ -17,6 +17,7 @@ COMMANDS = {
     "runs": ("runs", "list recent crawl runs and their counts"),
     "db": ("db", "manage the database schema (alembic)"),
     "export": ("export", "export articles as JSONL or Jekyll posts"),
+    "stocks": ("stocks", "list the most mentioned securities with article counts"),
     "import-archive": ("import_archive", "import Jekyll posts (the site's archive)"),
     "quarantine": ("quarantine", "list pages and posts that failed validation"),
 }

@@ -12,6 +12,15 @@ from typing import TypedDict
 
 
 class StockMention(TypedDict):
+    """A security, index or board an article names (see `parsing.securities` and the README).
+
+    `symbol` is Wind/Tushare style (`600519.SH`, `00700.HK`, `AAPL.O`; a board's `BK` code), None
+    when the market is unknown; `kind` is stock, fund, bond, index, board or unknown; `market` and
+    `code` are East Money's as read (market empty when the page did not say); `name` as shown.
+    """
+
+    symbol: str | None
+    kind: str
     market: str
     code: str
     name: str

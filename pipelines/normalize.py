@@ -3,7 +3,9 @@
 The parsers already return text, but a page may carry markup as text (an escaped `<script>` in a
 title, say). Tags with HTML names and whole script/style blocks are removed from every text
 field; angle brackets that are not tags (《<蒙特利尔议定书>》, `<>`) are kept. Control characters
-are dropped, and categories, tags, images and stocks are de-duplicated in order.
+are dropped, and categories, tags, images and stocks are de-duplicated in order. Stock mentions
+whose market is not known (no symbol: `parsing.securities`) are counted as
+`finews/stocks/unknown_market`.
 """
 
 from __future__ import annotations
@@ -58,4 +60,7 @@ class NormalizePipeline:
         item.tags = unique([plain_text(t).strip() for t in item.tags if plain_text(t).strip()])
         item.images = unique(item.images)
         item.stocks = unique(item.stocks)
+        unknown = sum(1 for stock in item.stocks if not stock.get("symbol"))
+        if unknown:
+            self.stats.inc_value("finews/stocks/unknown_market", unknown)
         return item

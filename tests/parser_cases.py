@@ -2,7 +2,8 @@
 URL, linked from which listing; the expected record of each is `fixtures/pages/<case>.json`, and
 its `layout` names the reader that reads it (each reader has fixtures of its own).
 
-Pages are read from the mirror (`fixtures/site/`) rather than copied; the two derived ones are
+Pages are read from the mirror (`fixtures/site/`) rather than copied (the all-forms page of stock
+mentions lives in `fixtures/securities/`, outside the mirror); the two derived ones are
 built from the seed page: `crlf` (CRLF line ends) and `no_layout` (the body alone, as Jekyll
 serves a post whose front matter is broken: no head, no section).
 """
@@ -59,6 +60,10 @@ CASES = {
         SEED, "/shanghaifabu/2022/03/30/NW202203302328599218.html", derive="crlf"
     ),
     "no_layout": Case(SEED, "/2022/03/30/NW202203302328599218.html", derive="no_layout"),
+    "all_security_forms": Case(
+        "securities/site/wind/2022/05/27/NW202205272412345678.html",
+        "/wind/2022/05/27/NW202205272412345678.html",
+    ),
     "not_article_404": Case("site/404.html", "/emnews/2021/12/01/202112012200000000.html"),
     "not_article_category": Case("site/category/shanghaifabu.html", "/category/shanghaifabu.html"),
     "not_article_index": Case("site/index.html", "/"),

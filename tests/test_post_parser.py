@@ -132,7 +132,9 @@ def test_fields_of_a_synthetic_post_crlf_multiline_digest_and_spaced_category() 
     assert item.media == "上海发布"
     assert item.share_url.endswith("infoCode=NW202112082206672930")
     assert item.upstream_url is None
-    assert item.stocks == [{"market": "0", "code": "300959", "name": "X"}]
+    assert item.stocks == [
+        {"symbol": "300959.SZ", "kind": "stock", "market": "0", "code": "300959", "name": "X"}
+    ]
     assert item.body_text == "Body X"
     assert "em_media" in item.body_html and "返回" not in item.body_html
 

@@ -315,7 +315,9 @@ def test_post_without_info_code_is_keyed_by_url(repository: Repository) -> None:
 
 def test_fill_fields_stocks_and_images(repository: Repository) -> None:
     emnews, media = truth_row(EMNEWS_SEED), truth_row(MEDIA_SEED)
-    stocks = [{"market": "0", "code": "300959", "name": "线上线下"}]
+    stocks = [
+        dict(symbol="300959.SZ", kind="stock", market="0", code="300959", name="线上线下"),
+    ]
     with_stocks = {**media, "stocks": stocks, "images": ["http://img.example/k.png"]}
     repository.write_items([with_stocks])
     repository.write_items([{**emnews, "stocks": [], "images": [], "digest": None}])

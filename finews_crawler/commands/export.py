@@ -1,7 +1,7 @@
 """`finews export`: stored articles out, as JSON Lines (the dataset) or Jekyll posts (the site).
 
     finews export --format jsonl|jekyll [--database-url URL] [--output PATH] [--since DATE]
-                  [--until DATE] [--category SLUG] [--info-code CODE]
+                  [--until DATE] [--category SLUG] [--info-code CODE] [--stock SYMBOL]
                   [--partition day|category] [--gzip] [--since-last]
 
 JSONL (`export.jsonl`): one article per line; `--output -` (the default) is stdout, a file is
@@ -10,7 +10,9 @@ directory, `--gzip` compresses, `--since-last` exports only what changed since t
 export to the same path. Jekyll (`export.jekyll`): one post per article and category into the
 `--output` directory. Dates: `--since` is inclusive; `--until` is exclusive for a date-time and
 takes the whole day for a date (`--until 2021-12-08` includes that day). A date without an offset
-is the site's (+08:00).
+is the site's (+08:00). `--stock` keeps the articles that name a security (`600519.SH`; a bare
+code is taken when one stored security has it, and refused, naming them, when several do:
+`000001` is 上证指数 `000001.SH` and 平安银行 `000001.SZ`); JSONL then lists them newest first.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from finews_crawler.site import normalize_info_code
 FORMATS = ("jsonl", "jekyll")
 
 
-def _date_arg(value: str) -> str:
+def date_arg(value: str) -> str:
     """A date or ISO date-time (checked here, passed on as given)."""
     try:
         datetime.fromisoformat(value)
@@ -37,6 +39,25 @@ def _date_arg(value: str) -> str:
             f"{value!r} is not a date (YYYY-MM-DD) or ISO date-time"
         ) from None
     return value
+
+
+class SymbolError(ValueError):
+    """What a person typed names no stored security, or more than one."""
+
+
+def resolve_symbol(repository: Any, value: str) -> tuple[str, str | None]:
+    """(symbol, a note on how a bare code was read, or None) for `600519.SH` or `600519`."""
+    typed = value.strip()
+    if "." in typed:
+        return typed.upper(), None
+    found = repository.symbols_for_code(typed)
+    if not found:
+        raise SymbolError(f"no stored article mentions a security with code {typed!r}")
+    if len(found) > 1:
+        choices = ", ".join(f"{symbol} ({name})" for symbol, name in found)
+        raise SymbolError(f"{typed} is ambiguous: {choices}; give the symbol")
+    symbol, name = found[0]
+    return symbol, None if symbol == typed.upper() else f"{typed} is {symbol} ({name})"
 
 
 def _info_code_arg(value: str) -> str:
@@ -54,12 +75,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="file (jsonl; '-' = stdout, the default) or directory (jekyll, partitions)",
     )
-    parser.add_argument("--since", type=_date_arg, metavar="DATE", help="published on or after")
+    parser.add_argument("--since", type=date_arg, metavar="DATE", help="published on or after")
     parser.add_argument(
-        "--until", type=_date_arg, metavar="DATE", help="published before (a date: through it)"
+        "--until", type=date_arg, metavar="DATE", help="published before (a date: through it)"
     )
     parser.add_argument("--category", metavar="SLUG", help="only this category's articles")
     parser.add_argument("--info-code", type=_info_code_arg, metavar="CODE", help="one article")
+    parser.add_argument(
+        "--stock",
+        metavar="SYMBOL",
+        help="articles naming this security, newest first (600519.SH; a bare code if unambiguous)",
+    )
     parser.add_argument("--partition", choices=PARTITIONS, help="jsonl: one file per day/category")
     parser.add_argument("--gzip", action="store_true", help="jsonl: gzip the output")
     parser.add_argument(
@@ -117,14 +143,24 @@ def run(args: argparse.Namespace) -> int:
         "info_code": args.info_code,
         "changed_after": state.last_export() if state else None,
     }
-    unfiltered = not any(filters.values())
     with Repository(args.database_url) as repo:
+        if args.stock:
+            try:
+                filters["stock"], note = resolve_symbol(repo, args.stock)
+            except SymbolError as exc:
+                print(f"finews export: {exc}", file=sys.stderr)
+                return 2
+            if note:
+                print(f"finews export: {note}", file=sys.stderr)
+        unfiltered = not any(filters.values())
         total = repo.article_count() if unfiltered and args.format == "jsonl" else None
         progress = Progress(total=total)
         try:
             if args.format == "jsonl":
+                # A security's articles read as its news timeline: newest first.
+                newest_first = {"newest_first": True} if args.stock else {}
                 written = write_jsonl(
-                    _records(repo, "iter_articles", filters),
+                    _records(repo, "iter_articles", {**filters, **newest_first}),
                     output,
                     compress=args.gzip,
                     partition=args.partition,

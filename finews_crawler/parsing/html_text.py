@@ -1,4 +1,4 @@
-"""Helpers shared by the parsers: text, stock mentions, images and sanitized HTML of articles.
+"""Helpers shared by the parsers: text, images and sanitized HTML of articles.
 
 Everything works on lxml elements (parsel's `Selector.root`), so the HTML page parser and the
 Markdown post parser read bodies the same way.
@@ -12,8 +12,6 @@ from urllib.parse import urljoin
 
 import nh3
 from lxml import etree, html
-
-from finews_crawler.items import StockMention
 
 #: Elements whose text never belongs to an article.
 _SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object"})
@@ -67,35 +65,6 @@ def element_text(nodes: Iterable[etree._Element], *, with_tail: bool = False) ->
 def inline_text(node: etree._Element) -> str:
     """Text of one element on one line (titles, media names, stock names)."""
     return WHITESPACE.sub(" ", element_text([node]).replace("\n", " ")).strip()
-
-
-def _stock(data_code: str | None, name: str) -> StockMention | None:
-    market, _, code = (data_code or "").partition(",")
-    market, code = market.strip(), code.strip()
-    if not market or not code:
-        return None
-    return StockMention(market=market, code=code, name=name)
-
-
-def stock_mentions(nodes: Iterable[etree._Element]) -> list[StockMention]:
-    """Stocks and sectors named in the body: `a.keytip` and `span.em_stock_key_common`.
-
-    Each (market, code) once, in order of first mention; `data-code` is `<market>,<code>`.
-    """
-    seen: set[tuple[str, str]] = set()
-    stocks: list[StockMention] = []
-    for node in nodes:
-        if not is_element(node):
-            continue
-        for candidate in node.iter("a", "span"):
-            classes = (candidate.get("class") or "").split()
-            if "keytip" not in classes and "em_stock_key_common" not in classes:
-                continue
-            stock = _stock(candidate.get("data-code"), inline_text(candidate))
-            if stock and (stock["market"], stock["code"]) not in seen:
-                seen.add((stock["market"], stock["code"]))
-                stocks.append(stock)
-    return stocks
 
 
 def image_urls(nodes: Iterable[etree._Element], page_url: str) -> list[str]:

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from finews_crawler.parsing.securities import as_mention
 from finews_crawler.site import (
     format_published_at,
     info_code_from_path,
@@ -127,11 +128,11 @@ def _str_list(value: Any) -> list[str]:
     return [clean_text(str(v)) for v in value if v is not None and v != ""]
 
 
-def _stocks(value: Any) -> list[dict[str, str]]:
+def _stocks(value: Any) -> list[dict[str, Any]]:
     stocks = []
     for stock in value or []:
         if isinstance(stock, Mapping):
-            stocks.append({str(k): _str_or_none(v) or "" for k, v in stock.items()})
+            stocks.append(dict(as_mention({str(k): _str_or_none(v) for k, v in stock.items()})))
     return stocks
 
 

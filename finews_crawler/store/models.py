@@ -146,11 +146,24 @@ class ArticleCategory(Base):
 
 
 class StockMention(Base):
+    """A security, index or board an article names (`parsing.securities`).
+
+    One row per article and symbol; a mention whose market is unknown has no symbol and is one
+    row per article, market and code. Boards and indices are told apart by `kind`.
+    """
+
     __tablename__ = "stock_mentions"
-    __table_args__ = (UniqueConstraint("article_id", "market", "code"),)
+    __table_args__ = (
+        UniqueConstraint("article_id", "market", "code"),
+        UniqueConstraint("article_id", "symbol", name="uq_stock_mentions_article_id_symbol"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    #: Wind/Tushare style (`600519.SH`; a board's `BK` code); null when the market is unknown.
+    symbol: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: stock, fund, bond, index, board or unknown.
+    kind: Mapped[str] = mapped_column(String(16), index=True)
     market: Mapped[str] = mapped_column(String(32))
     code: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(Text, default="")

@@ -23,7 +23,13 @@ from sqlalchemy import Table, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from finews_crawler.site import SITE_TZ, normalize_info_code, parse_published_at
+from finews_crawler.parsing.securities import as_mention, mention_key
+from finews_crawler.site import (
+    SITE_TZ,
+    format_published_at,
+    normalize_info_code,
+    parse_published_at,
+)
 from finews_crawler.store.engine import create_db_engine, mask_url, write_engine
 from finews_crawler.store.merge import (
     NEW,
@@ -363,14 +369,9 @@ class Repository:
         stock_rows = {}
         for state in restock:
             for stock in state.stocks:
-                market, code = stock.get("market", ""), stock.get("code", "")
-                if code:
-                    stock_rows[(state.id, market, code)] = {
-                        "article_id": state.id,
-                        "market": market,
-                        "code": code,
-                        "name": stock.get("name", ""),
-                    }
+                if stock.get("code"):
+                    row = {"article_id": state.id, **as_mention(stock)}
+                    stock_rows[(state.id, *mention_key(row))] = row
         upsert(
             session,
             StockMention.__table__,
@@ -443,6 +444,8 @@ class Repository:
         category: str | None,
         info_code: str | None,
         changed_after: DateLike,
+        stock: str | None = None,
+        newest_first: bool = False,
     ) -> Any:
         stmt = select(Article)
         lower, upper = _parse_bound(since), _parse_bound(until)
@@ -463,12 +466,13 @@ class Repository:
             )
             on_page = select(ArticlePage.article_id).where(ArticlePage.category == category)
             stmt = stmt.where(or_(Article.id.in_(in_link), Article.id.in_(on_page)))
-        return stmt.order_by(
-            Article.published_at.is_(None),
-            Article.published_at,
-            Article.info_code,
-            Article.article_key,
-        )
+        if stock:
+            mentioned = select(StockMention.article_id).where(StockMention.symbol == stock)
+            stmt = stmt.where(Article.id.in_(mentioned))
+        order = (Article.published_at, Article.info_code, Article.article_key)
+        if newest_first:
+            order = tuple(column.desc() for column in order)
+        return stmt.order_by(Article.published_at.is_(None), *order)
 
     def iter_articles(
         self,
@@ -477,16 +481,21 @@ class Repository:
         category: str | None = None,
         info_code: str | None = None,
         changed_after: DateLike = None,
+        stock: str | None = None,
+        newest_first: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """Export records, ordered by published_at (undated last), then infoCode.
 
         Filters: `since <= published_at < until` (dates or ISO strings; no offset means
         +08:00), `category` (a category of the article, or a page's space-joined slug),
-        `info_code` (either form), `changed_after` (anything but last_seen_at changed later).
+        `info_code` (either form), `changed_after` (anything but last_seen_at changed later),
+        `stock` (a symbol the article mentions). `newest_first` reverses the order.
         A record holds every ArticleItem field (published_at as ISO with +08:00), plus `urls`
         (every page path), `revision`, `content_hash`, `first_seen_at`, `last_seen_at`.
         """
-        stmt = self._article_query(since, until, category, info_code, changed_after)
+        stmt = self._article_query(
+            since, until, category, info_code, changed_after, stock, newest_first
+        )
         with self._read_session() as session:
             for article in session.scalars(stmt.execution_options(yield_per=200)):
                 yield _state_from_row(article).record()
@@ -498,6 +507,7 @@ class Repository:
         category: str | None = None,
         info_code: str | None = None,
         changed_after: DateLike = None,
+        stock: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """One record per page an article was seen on (a Jekyll post each), in article order.
 
@@ -508,7 +518,7 @@ class Repository:
         `page_first_seen_at`, `page_last_seen_at`, and `source_markdown` for a page imported from
         a post (its exact text). With `category`, only that category's pages.
         """
-        stmt = self._article_query(since, until, category, info_code, changed_after)
+        stmt = self._article_query(since, until, category, info_code, changed_after, stock)
         stmt = stmt.options(selectinload(Article.pages))
         with self._read_session() as session:
             for article in session.scalars(stmt.execution_options(yield_per=200)):
@@ -533,6 +543,82 @@ class Repository:
                         "page_first_seen_at": format_timestamp(page.first_seen_at),
                         "page_last_seen_at": format_timestamp(page.last_seen_at),
                     }
+
+    # --- stock mentions ------------------------------------------------------------------
+
+    def stock_counts(
+        self, since: DateLike = None, kinds: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Mentioned securities, most articles first: one dict per symbol (per market and code
+        for a mention without one) with `symbol`, `kind`, `market`, `code`, `name` (the name
+        most articles use), `articles` and `last_published_at`. `since` bounds published_at
+        from below, `kinds` keeps only those kinds."""
+        stmt = (
+            select(
+                StockMention.symbol,
+                StockMention.kind,
+                StockMention.market,
+                StockMention.code,
+                StockMention.name,
+                func.count(),
+                func.max(Article.published_at),
+            )
+            .join(Article, Article.id == StockMention.article_id)
+            .group_by(
+                StockMention.symbol,
+                StockMention.kind,
+                StockMention.market,
+                StockMention.code,
+                StockMention.name,
+            )
+        )
+        lower = _parse_bound(since)
+        if lower is not None:
+            stmt = stmt.where(Article.published_at >= lower)
+        if kinds is not None:
+            stmt = stmt.where(StockMention.kind.in_(list(kinds)))
+        counts: dict[tuple[str, ...], dict[str, Any]] = {}
+        with self._read_session() as session:
+            rows = session.execute(stmt).all()
+        for symbol, kind, market, code, name, articles, last in rows:
+            mention = {"symbol": symbol, "kind": kind, "market": market, "code": code}
+            entry = counts.setdefault(
+                mention_key(mention),
+                {**mention, "name": name, "articles": 0, "last": None, "names": {}},
+            )
+            entry["articles"] += articles
+            entry["names"][name] = entry["names"].get(name, 0) + articles
+            if last is not None and (entry["last"] is None or last > entry["last"]):
+                entry["last"] = last
+        result = []
+        for entry in counts.values():
+            names, last = entry.pop("names"), entry.pop("last")
+            entry["name"] = min(names, key=lambda name: (-names[name], name))
+            entry["last_published_at"] = format_published_at(last)
+            result.append(entry)
+        result.sort(
+            key=lambda e: (
+                -e["articles"],
+                e["symbol"] is None,
+                e["symbol"] or "",
+                e["market"],
+                e["code"],
+            )
+        )
+        return result
+
+    def symbols_for_code(self, code: str) -> list[tuple[str, str]]:
+        """(symbol, a name) of every stored security with this code (`000001`: an index of
+        Shanghai and a stock of Shenzhen), by symbol."""
+        with self._read_session() as session:
+            rows = session.execute(
+                select(StockMention.symbol, func.min(StockMention.name))
+                .where(StockMention.code.in_({code, code.upper()}))
+                .where(StockMention.symbol.is_not(None))
+                .group_by(StockMention.symbol)
+                .order_by(StockMention.symbol)
+            ).all()
+        return [(symbol, name) for symbol, name in rows]
 
     # --- crawl runs ----------------------------------------------------------------------
 

@@ -29,8 +29,8 @@ from finews_crawler.parsing.html_text import (
     inline_text,
     is_element,
     outer_html,
-    stock_mentions,
 )
+from finews_crawler.parsing.securities import stock_mentions
 
 MEDIA_CLASS = "em_media"
 _MEDIA_RE = re.compile(r"^\s*[（(]\s*文章来源\s*[:：]\s*(?P<media>.*?)\s*[）)]\s*$", re.DOTALL)
