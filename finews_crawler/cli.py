@@ -16,7 +16,8 @@ COMMANDS = {
     "crawl": ("crawl", "run a crawl under a lock, logging to a file"),
     "runs": ("runs", "list recent crawl runs and their counts"),
     "db": ("db", "manage the database schema (alembic)"),
-    "export": ("export", "export articles as JSONL or Jekyll posts"),
+    "export": ("export", "export articles as JSONL, Parquet or Jekyll posts"),
+    "search": ("search", "find articles by a word, term or stock code (Chinese too)"),
     "import-archive": ("import_archive", "import Jekyll posts (the site's archive)"),
     "quarantine": ("quarantine", "list pages and posts that failed validation"),
 }

@@ -39,6 +39,7 @@ from finews_crawler.store.models import (
     Revision,
     StockMention,
 )
+from finews_crawler.store.search import include_name
 
 EMNEWS_SEED = "/emnews/2022/03/30/202203302328599218.html"
 MEDIA_SEED = "/shanghaifabu/2022/03/30/NW202203302328599218.html"
@@ -113,7 +114,8 @@ def _check_migrated(url: str) -> None:
         assert set(inspect(repo.engine).get_table_names()) >= TABLES
         assert current_revision(repo.engine) == head_revision()
         with repo.engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            context = MigrationContext.configure(connection, opts={"include_name": include_name})
+            diff = compare_metadata(context, Base.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
     finally:
         repo.close()

@@ -1,0 +1,125 @@
+"""Full-text search index over articles' title, digest and body text (`store/search.py`).
+
+SQLite: an FTS5 table with the trigram tokenizer (`article_search`) whose content is the view
+`article_search_source` (each column followed by two U+0001 characters, so every occurrence of a
+one- or two-character term starts a trigram and can be found through the index vocabulary,
+`article_search_vocab`), kept current by triggers on `articles`: every insert, upsert, merge,
+revision and delete, whoever writes. PostgreSQL: pg_trgm GIN indexes on the three columns
+(current by construction); without the extension search still works, by a table scan.
+
+Revision ID: 0004
+Revises: 0001
+Create Date: 2026-12-02
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+logger = logging.getLogger(__name__)
+
+#: What each indexed column holds (`{row}` is `new.`/`old.` in triggers): the column, then the
+#: padding that ends it.
+_PADDED = {
+    "title": "{row}title || char(1, 1)",
+    "digest": "coalesce({row}digest, '') || char(1, 1)",
+    "body_text": "{row}body_text || char(1, 1)",
+}
+
+
+def _values(row: str) -> str:
+    """The indexed values of `row` (`new` or `old`), as the view computes them."""
+    return ", ".join(expression.format(row=f"{row}.") for expression in _PADDED.values())
+
+
+SQLITE_UPGRADE = (
+    "CREATE VIEW article_search_source AS SELECT id, "
+    + ", ".join(
+        f"{expression.format(row='')} AS {column}" for column, expression in _PADDED.items()
+    )
+    + " FROM articles",
+    "CREATE VIRTUAL TABLE article_search USING fts5(title, digest, body_text, "
+    "content='article_search_source', content_rowid='id', tokenize='trigram case_sensitive 0')",
+    "CREATE VIRTUAL TABLE article_search_vocab USING fts5vocab(article_search, row)",
+    "INSERT INTO article_search(article_search) VALUES ('rebuild')",
+    f"""CREATE TRIGGER article_search_insert AFTER INSERT ON articles BEGIN
+        INSERT INTO article_search(rowid, title, digest, body_text)
+        VALUES (new.id, {_values("new")});
+    END""",
+    f"""CREATE TRIGGER article_search_delete AFTER DELETE ON articles BEGIN
+        INSERT INTO article_search(article_search, rowid, title, digest, body_text)
+        VALUES ('delete', old.id, {_values("old")});
+    END""",
+    f"""CREATE TRIGGER article_search_update AFTER UPDATE OF title, digest, body_text
+    ON articles BEGIN
+        INSERT INTO article_search(article_search, rowid, title, digest, body_text)
+        VALUES ('delete', old.id, {_values("old")});
+        INSERT INTO article_search(rowid, title, digest, body_text)
+        VALUES (new.id, {_values("new")});
+    END""",
+)
+
+SQLITE_DOWNGRADE = (
+    "DROP TRIGGER IF EXISTS article_search_update",
+    "DROP TRIGGER IF EXISTS article_search_delete",
+    "DROP TRIGGER IF EXISTS article_search_insert",
+    "DROP TABLE IF EXISTS article_search_vocab",
+    "DROP TABLE IF EXISTS article_search",
+    "DROP VIEW IF EXISTS article_search_source",
+)
+
+#: PostgreSQL: one trigram index per searched column.
+PG_INDEXES = {column: f"ix_articles_{column}_trgm" for column in _PADDED}
+
+
+def _pg_trgm_available() -> bool:
+    bind = op.get_bind()
+    installed = bind.execute(
+        sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+    ).scalar()
+    if installed:
+        return True
+    can_create = bind.execute(
+        sa.text(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm' "
+            "AND (SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user)"
+        )
+    ).scalar()
+    if not can_create:
+        logger.warning(
+            "pg_trgm is not installed and this role cannot create it: `finews search` scans "
+            "the table (exact, slower). See the README (Search) for the indexes to create."
+        )
+        return False
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    return True
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in SQLITE_UPGRADE:
+            op.execute(statement)
+        return
+    if _pg_trgm_available():
+        for column, name in PG_INDEXES.items():
+            op.execute(
+                f"CREATE INDEX IF NOT EXISTS {name} ON articles USING gin ({column} gin_trgm_ops)"
+            )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in SQLITE_DOWNGRADE:
+            op.execute(statement)
+        return
+    for name in PG_INDEXES.values():
+        op.execute(f"DROP INDEX IF EXISTS {name}")
