@@ -216,4 +216,4 @@ def test_short_terms_at_the_edges_of_a_field(corpus: Repository) -> None:
     corpus.write_items(items)
     for query in ("钛", "钛白", "白", "尾钛", "标"):
         assert set(found(corpus, query)) == truth(corpus, query), query
-    assert len(found(corpus, "钛")) == 4
+    assert {item["url"] for item in items} <= set(found(corpus, "钛"))
