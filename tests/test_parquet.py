@@ -136,7 +136,7 @@ def test_filters_match_the_jsonl_export(corpus: str, tmp_path: Path) -> None:
         for row in read_dataset(export(corpus, tmp_path, "parquet", *args)).to_pylist()
     ]
     assert sorted(got, key=lambda r: r["url"]) == sorted(expected, key=lambda r: r["url"])
-    assert 0 < len(got)
+    assert len(got) > 0
 
 
 def test_dataset_card(corpus: str, tmp_path: Path) -> None:

@@ -38,21 +38,21 @@ QUERIES = {
 ALL_QUERIES = [query for queries in QUERIES.values() for query in queries]
 
 
-def truth(repository: Repository, query: str) -> set[str]:
+def truth(store: Repository, query: str) -> set[str]:
     """The URLs of the exported articles that contain `query` (Python's own substring test)."""
     return {
         record["url"]
-        for record in repository.iter_articles()
+        for record in store.iter_articles()
         if any(contains(query, record.get(field)) for field in ("title", "digest", "body_text"))
     }
 
 
-def found(repository: Repository, query: str, **filters: Any) -> list[str]:
-    return [hit.url for hit in search(repository, query, limit=None, **filters)]
+def found(store: Repository, query: str, **filters: Any) -> list[str]:
+    return [hit.url for hit in search(store, query, limit=None, **filters)]
 
 
 @pytest.fixture
-def corpus(repository: Repository) -> Iterator[Repository]:
+def corpus(repository: Repository) -> Iterator[Repository]:  # noqa: F811
     repository.write_items(truth_rows())
     yield repository
 
@@ -102,10 +102,10 @@ def test_filters(corpus: Repository) -> None:
     assert found(corpus, "股", category="no-such-category") == []
 
 
-def _fts_consistent(repository: Repository) -> None:
-    if repository.dialect != "sqlite":
+def _fts_consistent(store: Repository) -> None:
+    if store.dialect != "sqlite":
         return
-    with repository.engine.begin() as connection:  # raises if the index and the view disagree
+    with store.engine.begin() as connection:  # raises if the index and the view disagree
         connection.execute(
             text("INSERT INTO article_search(article_search, rank) VALUES ('integrity-check', 1)")
         )
