@@ -19,6 +19,7 @@ COMMANDS = {
     "export": ("export", "export articles as JSONL, Parquet or Jekyll posts"),
     "search": ("search", "find articles by a word, term or stock code (Chinese too)"),
     "report": ("report", "write an HTML report: articles per day, media, stocks, run health"),
+    "browse": ("browse", "serve the SQLite database read-only in a browser (Datasette)"),
     "import-archive": ("import_archive", "import Jekyll posts (the site's archive)"),
     "quarantine": ("quarantine", "list pages and posts that failed validation"),
 }

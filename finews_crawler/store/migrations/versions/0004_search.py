@@ -6,6 +6,7 @@ one- or two-character term starts a trigram and can be found through the index v
 `article_search_vocab`), kept current by triggers on `articles`: every insert, upsert, merge,
 revision and delete, whoever writes. PostgreSQL: pg_trgm GIN indexes on the three columns
 (current by construction); without the extension search still works, by a table scan.
+SQLite also gets the view `article_list` (one row per article, with its day) for `finews browse`.
 
 Revision ID: 0004
 Revises: 0001
@@ -41,6 +42,14 @@ def _values(row: str) -> str:
     return ", ".join(expression.format(row=f"{row}.") for expression in _PADDED.values())
 
 
+#: One row per article for `finews browse` (Datasette facets on day, media and the categories
+#: list): the day and time the site shows (GMT+8), the categories as a JSON list.
+ARTICLE_LIST = """CREATE VIEW article_list AS SELECT id,
+    date(published_at, '+8 hours') AS day,
+    strftime('%Y-%m-%d %H:%M:%S', published_at, '+8 hours') AS published_at,
+    title, media, categories, info_code, url
+    FROM articles"""
+
 SQLITE_UPGRADE = (
     "CREATE VIEW article_search_source AS SELECT id, "
     + ", ".join(
@@ -66,9 +75,11 @@ SQLITE_UPGRADE = (
         INSERT INTO article_search(rowid, title, digest, body_text)
         VALUES (new.id, {_values("new")});
     END""",
+    ARTICLE_LIST,
 )
 
 SQLITE_DOWNGRADE = (
+    "DROP VIEW IF EXISTS article_list",
     "DROP TRIGGER IF EXISTS article_search_update",
     "DROP TRIGGER IF EXISTS article_search_delete",
     "DROP TRIGGER IF EXISTS article_search_insert",
