@@ -12,6 +12,7 @@ the command says so and exits with status 2 (use `finews search`, `finews report
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -160,8 +161,6 @@ def run(args: argparse.Namespace) -> int:
             "facet_time_limit_ms",
             "1000",
         ]
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             datasette_cli.main(args=argv, prog_name="finews browse", standalone_mode=False)
-        except KeyboardInterrupt:
-            pass
     return 0
