@@ -1,8 +1,8 @@
 """`make demo`: serve the bundled mirror on loopback, crawl it into SQLite, export JSONL, report.
 
 Run from the repository root: `python -m finews_crawler.demo [--site DIR] [--database-url URL]
-[--output FILE] [--report FILE]`. Everything stays on 127.0.0.1 (share links too), and a second run is an
-incremental cron run: it reads the listings and fetches no stored article.
+[--output FILE] [--report FILE]`. Everything stays on 127.0.0.1 (share links too), and a second
+run is an incremental cron run: it reads the listings and fetches no stored article.
 """
 
 from __future__ import annotations
