@@ -13,12 +13,14 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from db_fixtures import database_url, pg_database, pg_server, repository, truth_rows  # noqa: F401
 
 from finews_crawler import cli
 from finews_crawler.export import parquet
 from finews_crawler.export.jsonl import record_schema
 from finews_crawler.site import SITE_TZ
 from finews_crawler.store import Repository
+from finews_crawler.store.queries import iter_rows
 
 POSTS = Path(__file__).parent / "fixtures" / "posts"
 CRAWLED_AT = "2024-01-02T03:04:05.123456+00:00"
@@ -36,10 +38,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The bundled posts imported into SQLite, plus one crawled record with a full stock."""
     url = f"sqlite:///{tmp_path_factory.mktemp('parquet') / 'finews.sqlite3'}"
     assert cli.main(["import-archive", str(POSTS), "--database-url", url]) in (0, 1)
-    with Repository(url) as repository:
-        record = next(repository.iter_articles(category="shanghaifabu"))
-        item = {**record, "crawled_at": CRAWLED_AT, "stocks": [FULL_STOCK]}
-        repository.write_items([item])
+    with Repository(url) as store:
+        record = next(store.iter_articles(category="shanghaifabu"))
+        store.write_items([{**record, "crawled_at": CRAWLED_AT, "stocks": [FULL_STOCK]}])
     return url
 
 
@@ -204,3 +205,17 @@ def test_needs_an_output_folder(corpus: str, capsys: pytest.CaptureFixture[str])
 def test_timestamps_keep_the_instant() -> None:
     assert parquet._timestamp("2024-01-02T03:04:05Z") == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert parquet._timestamp("2024-01-02T03:04:05").tzinfo is UTC  # stored without offset: UTC
+
+
+def test_raw_rows_give_the_export_records_on_both_databases(
+    repository: Repository,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The fast reader (`iter_rows`, raw driver values) writes what `iter_articles` says."""
+    repository.write_items(truth_rows())
+    rows = iter_rows(repository, parquet.arrow_schema().names)
+    parquet.write_parquet(rows, tmp_path / "fast")
+    parquet.write_parquet(repository.iter_articles(), tmp_path / "slow")
+    fast, slow = (read_dataset(tmp_path / name).to_pylist() for name in ("fast", "slow"))
+    assert sorted(fast, key=lambda r: r["url"]) == sorted(slow, key=lambda r: r["url"])
+    assert len(fast) == repository.article_count()

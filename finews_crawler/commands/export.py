@@ -112,7 +112,8 @@ def _export_jsonl(repo: Any, args: argparse.Namespace, filters: dict[str, Any], 
 
 
 def _export_parquet(repo: Any, args: argparse.Namespace, filters: dict[str, Any], progress: Any):
-    from finews_crawler.export.parquet import write_parquet
+    from finews_crawler.export.parquet import arrow_schema, write_parquet
+    from finews_crawler.store.queries import iter_rows
 
     used = {k: v for k, v in vars(args).items() if k in FILTER_ARGS and v}
     provenance = {
@@ -120,9 +121,8 @@ def _export_parquet(repo: Any, args: argparse.Namespace, filters: dict[str, Any]
         "by": "finews-crawler `finews export --format parquet`",
         "filters": ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in used.items()) or "none",
     }
-    summary = write_parquet(
-        repo.iter_articles(**filters), args.output, progress=progress, provenance=provenance
-    )
+    rows = iter_rows(repo, arrow_schema().names, **filters)
+    summary = write_parquet(rows, args.output, progress=progress, provenance=provenance)
     return 0, f"exported {summary.count} articles to {args.output} ({summary.files} files)"
 
 

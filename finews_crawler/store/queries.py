@@ -6,10 +6,11 @@ Functions of a `Repository` (they use its engine and its export filters); no wri
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from finews_crawler.site import SITE_TZ
@@ -25,6 +26,32 @@ FILTERS = ("since", "until", "category", "info_code", "changed_after")
 def _filtered(repository: Repository, filters: dict[str, Any]) -> Any:
     arguments = [filters.get(name) for name in FILTERS]
     return repository._article_query(*arguments).order_by(None)
+
+
+def iter_rows(
+    repository: Repository, columns: Sequence[str], batch: int = 2000, **filters: Any
+) -> Iterator[dict[str, Any]]:
+    """The articles `iter_articles(**filters)` yields, as `columns` of the stored rows, fast.
+
+    Values are as the driver returns them, without SQLAlchemy's type processing (a third of the
+    cost of a bulk read): timestamps are datetimes, or ISO strings in UTC without offset on
+    SQLite; JSON lists are lists, or JSON text on SQLite. Ordered by `published_at` (its
+    index), so that one day's articles come together. For bulk exports (Parquet).
+    """
+    table = Article.__table__
+    raw = [
+        type_coerce(table.c[name], Text) if name != "revision" else table.c[name]
+        for name in columns
+    ]
+    stmt = (
+        _filtered(repository, filters)
+        .with_only_columns(*raw)
+        .order_by(Article.published_at, Article.id)
+    )
+    with repository.engine.connect() as connection:
+        result = connection.execution_options(yield_per=batch).execute(stmt)
+        for row in result:
+            yield dict(zip(columns, row, strict=True))
 
 
 def count_articles(repository: Repository, **filters: Any) -> int:
