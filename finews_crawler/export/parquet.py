@@ -16,7 +16,8 @@ they are (`load_dataset("parquet", data_dir=DIR)`).
 Records are export records (`Repository.iter_articles`) or the same rows as the database
 returns them (`store.queries.iter_rows`: JSON text, timestamps without offset are UTC), which
 is three times faster. They are converted in batches (`BATCH_SIZE`) and written as they come,
-so memory does not grow with the corpus; a day's file is closed when the next day starts (records arrive in date order).
+so memory does not grow with the corpus; a day's file is closed when the next day starts
+(records arrive in date order).
 The dataset is written into a temporary folder beside DIR and renamed into place at the end: a
 reader sees the previous dataset or the new one, never half of one.
 """
