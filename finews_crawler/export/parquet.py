@@ -91,10 +91,6 @@ def _timestamp(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _stocks(value: Any) -> list[dict[str, Any]]:
-    return [{key: stock.get(key) for key in STOCK_FIELDS} for stock in _list(value)]
-
-
 def _list(value: Any) -> list[Any]:
     """A list field: a list, JSON text of one (a raw database value), or None (empty)."""
     if isinstance(value, str):
@@ -120,7 +116,6 @@ class DatasetSummary:
 
     def add(self, record: Mapping[str, Any], published: datetime | None) -> None:
         self.count += 1
-        self.categories.update(_list(record.get("categories")))
         if record.get("media"):
             self.media[record["media"]] += 1
         if published is None:
@@ -133,32 +128,40 @@ class DatasetSummary:
 
 
 class _Batch:
-    """Records of one day, as columns, until there are enough to write a row group."""
+    """Records of one day, as columns of raw values, until there are enough for a row group."""
 
-    def __init__(self, schema: pa.Schema) -> None:
+    def __init__(self, schema: pa.Schema, summary: DatasetSummary) -> None:
         self.schema = schema
+        self.summary = summary
         self.columns: dict[str, list[Any]] = {name: [] for name in schema.names}
-        self.lists = {f.name for f in schema if pa.types.is_list(f.type)}
 
     def __len__(self) -> int:
         return len(self.columns["url"])
 
     def add(self, record: Mapping[str, Any], published: datetime | None) -> None:
         for name, values in self.columns.items():
-            value = record.get(name)
-            if name == "published_at":
-                value = published
-            elif name in TIMESTAMPS:
-                value = _timestamp(value)
-            elif name == "stocks":
-                value = _stocks(value)
-            elif name in self.lists:
-                value = _list(value)
-            values.append(value)
+            values.append(published if name == "published_at" else record.get(name))
+
+    def _column(self, name: str) -> list[Any]:
+        values = self.columns[name]
+        if name in TIMESTAMPS and name != "published_at":
+            return [_timestamp(value) for value in values]
+        if not pa.types.is_list(self.schema.field(name).type):
+            return values
+        if all(isinstance(value, str) for value in values):  # JSON text: decoded in one call
+            lists = json.loads("[" + ",".join(values) + "]")
+        else:
+            lists = [_list(value) for value in values]
+        if name == "categories":
+            for categories in lists:
+                self.summary.categories.update(categories)
+        if name == "stocks":
+            return [[{key: s.get(key) for key in STOCK_FIELDS} for s in stocks] for stocks in lists]
+        return lists
 
     def table(self) -> pa.Table:
         arrays = [
-            pa.array(self.columns[name], type=self.schema.field(name).type)
+            pa.array(self._column(name), type=self.schema.field(name).type)
             for name in self.schema.names
         ]
         return pa.Table.from_arrays(arrays, schema=self.schema)
@@ -167,18 +170,20 @@ class _Batch:
 class _DayWriter:
     """The open file of one day's partition."""
 
-    def __init__(self, root: Path, day: str, part: int, schema: pa.Schema) -> None:
+    def __init__(
+        self, root: Path, day: str, part: int, schema: pa.Schema, summary: DatasetSummary
+    ) -> None:
         folder = root / f"{PARTITION}={day}"
         folder.mkdir(parents=True, exist_ok=True)
         self.writer = pq.ParquetWriter(
             folder / f"part-{part}.parquet", schema, compression=COMPRESSION
         )
-        self.batch = _Batch(schema)
+        self.batch = _Batch(schema, summary)
 
     def flush(self) -> None:
         if len(self.batch):
             self.writer.write_table(self.batch.table())
-            self.batch = _Batch(self.batch.schema)
+            self.batch = _Batch(self.batch.schema, self.batch.summary)
 
     def close(self) -> None:
         self.flush()
@@ -208,7 +213,7 @@ def write_parquet(
             if current is None or current[0] != day:
                 if current is not None:
                     current[1].close()
-                current = (day, _DayWriter(staging, day, parts[day], schema))
+                current = (day, _DayWriter(staging, day, parts[day], schema, summary))
                 parts[day] += 1
             writer = current[1]
             writer.batch.add(record, published)
