@@ -11,7 +11,7 @@ categories, a few stock mentions each, dates spread over 90 days), written throu
   three and more Chinese characters, stock codes, Latin words; p50 and p90 over every query of
   the kind, each run --repeat times. Target: p50 < 50 ms per kind.
 - the report (`export.report.write_report`). Target: < 10 s.
-- the Parquet export of the whole corpus (`export.parquet.write_parquet`). Target:
+- the Parquet export of the whole corpus (`export.parquet.export_dataset`). Target:
   >= 20,000 records/s.
 """
 
@@ -29,10 +29,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from finews_crawler.export.parquet import arrow_schema, write_parquet  # noqa: E402
+from finews_crawler.export.parquet import export_dataset  # noqa: E402
 from finews_crawler.export.report import write_report  # noqa: E402
 from finews_crawler.store import Repository  # noqa: E402
-from finews_crawler.store.queries import iter_rows  # noqa: E402
 from finews_crawler.store.search import search  # noqa: E402
 
 OUT = PROJECT_ROOT / "bench" / "out"
@@ -158,8 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"report: {report_s:.2f} s")
         verdicts.append((report_s < TARGET_REPORT_S, f"report: {report_s:.2f} s (target < 10 s)"))
         began = time.perf_counter()
-        rows = iter_rows(repository, arrow_schema().names)
-        summary = write_parquet(rows, OUT / "parquet")
+        summary = export_dataset(repository, OUT / "parquet")
         parquet_s = time.perf_counter() - began
         rate = summary.count / parquet_s
         print(f"parquet: {summary.count:,} records in {parquet_s:.1f} s = {rate:,.0f} records/s")

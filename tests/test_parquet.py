@@ -20,7 +20,6 @@ from finews_crawler.export import parquet
 from finews_crawler.export.jsonl import record_schema
 from finews_crawler.site import SITE_TZ
 from finews_crawler.store import Repository
-from finews_crawler.store.queries import iter_rows
 
 POSTS = Path(__file__).parent / "fixtures" / "posts"
 CRAWLED_AT = "2024-01-02T03:04:05.123456+00:00"
@@ -211,10 +210,9 @@ def test_raw_rows_give_the_export_records_on_both_databases(
     repository: Repository,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    """The fast reader (`iter_rows`, raw driver values) writes what `iter_articles` says."""
+    """The fast reader (raw driver values) writes what `iter_articles` says."""
     repository.write_items(truth_rows())
-    rows = iter_rows(repository, parquet.arrow_schema().names)
-    parquet.write_parquet(rows, tmp_path / "fast")
+    parquet.export_dataset(repository, tmp_path / "fast", batch_size=7)  # many fetches
     parquet.write_parquet(repository.iter_articles(), tmp_path / "slow")
     fast, slow = (read_dataset(tmp_path / name).to_pylist() for name in ("fast", "slow"))
     assert sorted(fast, key=lambda r: r["url"]) == sorted(slow, key=lambda r: r["url"])

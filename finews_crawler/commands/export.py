@@ -112,8 +112,7 @@ def _export_jsonl(repo: Any, args: argparse.Namespace, filters: dict[str, Any], 
 
 
 def _export_parquet(repo: Any, args: argparse.Namespace, filters: dict[str, Any], progress: Any):
-    from finews_crawler.export.parquet import arrow_schema, write_parquet
-    from finews_crawler.store.queries import iter_rows
+    from finews_crawler.export.parquet import export_dataset
 
     used = {k: v for k, v in vars(args).items() if k in FILTER_ARGS and v}
     provenance = {
@@ -121,8 +120,7 @@ def _export_parquet(repo: Any, args: argparse.Namespace, filters: dict[str, Any]
         "by": "finews-crawler `finews export --format parquet`",
         "filters": ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in used.items()) or "none",
     }
-    rows = iter_rows(repo, arrow_schema().names, **filters)
-    summary = write_parquet(rows, args.output, progress=progress, provenance=provenance)
+    summary = export_dataset(repo, args.output, progress=progress, provenance=provenance, **filters)
     return 0, f"exported {summary.count} articles to {args.output} ({summary.files} files)"
 
 
