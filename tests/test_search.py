@@ -217,3 +217,16 @@ def test_short_terms_at_the_edges_of_a_field(corpus: Repository) -> None:
     for query in ("钛", "钛白", "白", "尾钛", "标"):
         assert set(found(corpus, query)) == truth(corpus, query), query
     assert {item["url"] for item in items} <= set(found(corpus, "钛"))
+
+
+@pytest.mark.parametrize("query", ["股", "降准", "新能源", "IPO", "不存在的词语"])
+def test_walking_the_date_index_ranks_as_sorting(
+    corpus: Repository, query: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many candidates are ranked by walking down the date index; the result is the same."""
+    for limit in (1, 5, 40):
+        sorted_hits = [hit.url for hit in search(corpus, query, limit=limit)]
+        monkeypatch.setattr("finews_crawler.store.search.SORT_AT_MOST", -1)
+        walked = [hit.url for hit in search(corpus, query, limit=limit)]
+        monkeypatch.undo()
+        assert walked == sorted_hits, limit

@@ -44,6 +44,9 @@ TRIGRAM = 3
 #: Characters of context each side of the match in a snippet.
 SNIPPET_CONTEXT = 40
 DEFAULT_LIMIT = 20
+#: Up to this many candidates are ranked by sorting them; more, by walking down the date index
+#: until the limit is reached (the newest come first, so it stops early).
+SORT_AT_MOST = 5000
 #: Fields searched, in the order a snippet is taken from.
 SNIPPET_FIELDS = ("body_text", "digest", "title")
 
@@ -149,17 +152,18 @@ def _quoted(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _sqlite_match(session: Session, query: str) -> str | None:
-    """The FTS5 MATCH expression whose hits include every match; "" when nothing can match."""
+def _sqlite_match(session: Session, query: str) -> tuple[str, int]:
+    """The FTS5 MATCH expression whose hits include every match ("": nothing can match), and
+    at most how many articles it matches (from the index vocabulary's document counts)."""
+    term, documents = literal_column("term"), literal_column("doc")
+    vocabulary = select(term, documents).select_from(table(VOCAB_TABLE))
     if len(query) >= TRIGRAM:
-        return _quoted(query)
+        trigrams = {fold(query[i : i + TRIGRAM]) for i in range(len(query) - TRIGRAM + 1)}
+        counts = dict(session.execute(vocabulary.where(term.in_(trigrams))).all())
+        return _quoted(query), min(counts.get(trigram, 0) for trigram in trigrams)
     prefix = fold(query)
-    terms = session.scalars(
-        select(literal_column("term"))
-        .select_from(table(VOCAB_TABLE))
-        .where(literal_column("term") >= prefix, literal_column("term") < prefix + "\U0010ffff")
-    ).all()
-    return " OR ".join(_quoted(term) for term in terms)
+    rows = session.execute(vocabulary.where(term >= prefix, term < prefix + "\U0010ffff")).all()
+    return " OR ".join(_quoted(name) for name, _ in rows), sum(n for _, n in rows)
 
 
 def _exact(dialect: str, query: str) -> ColumnElement[bool]:
@@ -191,27 +195,31 @@ def _like_pattern(query: str) -> str:
     return f"%{escaped}%"
 
 
-def _candidates(session: Session, dialect: str, query: str) -> ColumnElement[bool] | None:
-    """A condition every match meets and the index serves; None: scan (no index applies)."""
+def _candidates(
+    session: Session, dialect: str, query: str
+) -> tuple[ColumnElement[bool] | None, int | None]:
+    """A condition every match meets and the index serves (None: scan, no index applies), and
+    at most how many articles meet it (None: unknown)."""
     if dialect == "sqlite":
         if len(query) < TRIGRAM and _has_other_letters(query):
-            return None
-        match = _sqlite_match(session, query)
+            return None, None
+        match, at_most = _sqlite_match(session, query)
         if not match:
-            return false()
+            return false(), 0
         rowids = (
             select(literal_column("rowid"))
             .select_from(table(FTS_TABLE))
             .where(text(f"{FTS_TABLE} MATCH :match").bindparams(match=match))
         )
-        return Article.id.in_(rowids)
+        return Article.id.in_(rowids), at_most
     pattern = _like_pattern(query)
-    return or_(
+    condition = or_(
         *(
             column.ilike(pattern, escape="\\")
             for column in (Article.title, Article.digest, Article.body_text)
         )
     )
+    return condition, None
 
 
 def search(
@@ -230,20 +238,25 @@ def search(
     dialect = repository.dialect
     stmt = repository._article_query(since, None, category, None, None).order_by(None)
     with Session(repository.engine) as session:
-        candidates = _candidates(session, dialect, query)
+        candidates, at_most = _candidates(session, dialect, query)
         if candidates is not None:
             stmt = stmt.where(candidates)
         if candidates is None or dialect != "sqlite" or _has_letters(query):
             stmt = stmt.where(_exact(dialect, query))
-        stmt = stmt.order_by(
-            _title_hit(dialect, query).desc(),
-            Article.published_at.is_(None),
-            Article.published_at.desc(),
-            Article.id.desc(),
-        )
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        return [_hit(query, article) for article in session.scalars(stmt)]
+        title_hit = _title_hit(dialect, query)
+        newest = (Article.published_at.desc().nulls_last(), Article.id.desc())
+        if dialect == "sqlite" and limit is not None and (at_most or 0) > SORT_AT_MOST:
+            # Many candidates: walk down the date index, title hits first, until `limit`.
+            walk = stmt.with_hint(Article, "INDEXED BY ix_articles_published_at", "sqlite")
+            walk = walk.order_by(Article.published_at.desc(), Article.id.desc())
+            articles = list(session.scalars(walk.where(title_hit).limit(limit)))
+            if len(articles) < limit:
+                rest = walk.where(~title_hit).limit(limit - len(articles))
+                articles += session.scalars(rest)
+        else:  # few candidates: sort them
+            stmt = stmt.order_by(title_hit.desc(), *newest)
+            articles = list(session.scalars(stmt if limit is None else stmt.limit(limit)))
+        return [_hit(query, article) for article in articles]
 
 
 def _hit(query: str, article: Article) -> SearchHit:
