@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, false, func, literal_column, or_, select, table, text
+from sqlalchemy import ColumnElement, func, literal_column, or_, select, table, text
 from sqlalchemy.orm import Session
 
 from finews_crawler.site import format_published_at
@@ -44,9 +44,10 @@ TRIGRAM = 3
 #: Characters of context each side of the match in a snippet.
 SNIPPET_CONTEXT = 40
 DEFAULT_LIMIT = 20
-#: Up to this many candidates are ranked by sorting them; more, by walking down the date index
+#: Up to this many candidates (by the index vocabulary, which counts an article once per trigram:
+#: 2-3 times the real number) are ranked by sorting them; more, by walking down the date index
 #: until the limit is reached (the newest come first, so it stops early).
-SORT_AT_MOST = 5000
+SORT_AT_MOST = 10_000
 #: Fields searched, in the order a snippet is taken from.
 SNIPPET_FIELDS = ("body_text", "digest", "title")
 
@@ -195,31 +196,31 @@ def _like_pattern(query: str) -> str:
     return f"%{escaped}%"
 
 
-def _candidates(
-    session: Session, dialect: str, query: str
-) -> tuple[ColumnElement[bool] | None, int | None]:
-    """A condition every match meets and the index serves (None: scan, no index applies), and
-    at most how many articles meet it (None: unknown)."""
-    if dialect == "sqlite":
-        if len(query) < TRIGRAM and _has_other_letters(query):
-            return None, None
-        match, at_most = _sqlite_match(session, query)
-        if not match:
-            return false(), 0
-        rowids = (
-            select(literal_column("rowid"))
-            .select_from(table(FTS_TABLE))
-            .where(text(f"{FTS_TABLE} MATCH :match").bindparams(match=match))
-        )
-        return Article.id.in_(rowids), at_most
+def _sqlite_rowids(session: Session, query: str) -> tuple[Any, int] | None:
+    """The index's candidates (a rowid subquery, None when nothing can match) and at most how
+    many there are; None when the index cannot answer (a short query with other letters)."""
+    if len(query) < TRIGRAM and _has_other_letters(query):
+        return None
+    match, at_most = _sqlite_match(session, query)
+    if not match:
+        return False, 0
+    rowids = (
+        select(literal_column("rowid"))
+        .select_from(table(FTS_TABLE))
+        .where(text(f"{FTS_TABLE} MATCH :match").bindparams(match=match))
+    )
+    return rowids, at_most
+
+
+def _pg_candidates(query: str) -> ColumnElement[bool]:
+    """A condition every match meets that the pg_trgm indexes serve."""
     pattern = _like_pattern(query)
-    condition = or_(
+    return or_(
         *(
             column.ilike(pattern, escape="\\")
             for column in (Article.title, Article.digest, Article.body_text)
         )
     )
-    return condition, None
 
 
 def search(
@@ -238,22 +239,33 @@ def search(
     dialect = repository.dialect
     stmt = repository._article_query(since, None, category, None, None).order_by(None)
     with Session(repository.engine) as session:
-        candidates, at_most = _candidates(session, dialect, query)
-        if candidates is not None:
-            stmt = stmt.where(candidates)
-        if candidates is None or dialect != "sqlite" or _has_letters(query):
-            stmt = stmt.where(_exact(dialect, query))
+        walk = False
+        if dialect == "sqlite":
+            found = _sqlite_rowids(session, query)
+            if found is None:  # no index: the exact check scans the table
+                stmt = stmt.where(_exact(dialect, query))
+            else:
+                rowids, at_most = found
+                if rowids is False:
+                    return []
+                walk = limit is not None and at_most > SORT_AT_MOST
+                # `+id` keeps SQLite from looking the candidates up by rowid, so that it walks
+                # down the date index instead (and stops at the limit).
+                key = literal_column(f"+{Article.__tablename__}.id") if walk else Article.id
+                stmt = stmt.where(key.in_(rowids))
+                if _has_letters(query):
+                    stmt = stmt.where(_exact(dialect, query))
+        else:
+            stmt = stmt.where(_pg_candidates(query), _exact(dialect, query))
         title_hit = _title_hit(dialect, query)
-        newest = (Article.published_at.desc().nulls_last(), Article.id.desc())
-        if dialect == "sqlite" and limit is not None and (at_most or 0) > SORT_AT_MOST:
-            # Many candidates: walk down the date index, title hits first, until `limit`.
-            walk = stmt.with_hint(Article, "INDEXED BY ix_articles_published_at", "sqlite")
-            walk = walk.order_by(Article.published_at.desc(), Article.id.desc())
-            articles = list(session.scalars(walk.where(title_hit).limit(limit)))
+        if walk:  # many candidates: down the date index, title hits first, until `limit`
+            stmt = stmt.order_by(Article.published_at.desc(), Article.id.desc())
+            articles = list(session.scalars(stmt.where(title_hit).limit(limit)))
             if len(articles) < limit:
-                rest = walk.where(~title_hit).limit(limit - len(articles))
+                rest = stmt.where(~title_hit).limit(limit - len(articles))
                 articles += session.scalars(rest)
         else:  # few candidates: sort them
+            newest = (Article.published_at.desc().nulls_last(), Article.id.desc())
             stmt = stmt.order_by(title_hit.desc(), *newest)
             articles = list(session.scalars(stmt if limit is None else stmt.limit(limit)))
         return [_hit(query, article) for article in articles]
