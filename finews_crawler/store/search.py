@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 #: model comparison skips them).
 SEARCH_OBJECT_RE = re.compile(r"^(article_search\w*|ix_articles_\w+_trgm)$")
 FTS_TABLE = "article_search"
+FTS_MATCH = "article_search MATCH :match"
 VOCAB_TABLE = "article_search_vocab"
 #: Shorter queries go through the vocabulary (the trigram index holds no shorter tokens).
 TRIGRAM = 3
@@ -207,7 +208,7 @@ def _sqlite_rowids(session: Session, query: str) -> tuple[Any, int] | None:
     rowids = (
         select(literal_column("rowid"))
         .select_from(table(FTS_TABLE))
-        .where(text(f"{FTS_TABLE} MATCH :match").bindparams(match=match))
+        .where(text(FTS_MATCH).bindparams(match=match))
     )
     return rowids, at_most
 
@@ -251,7 +252,7 @@ def search(
                 walk = limit is not None and at_most > SORT_AT_MOST
                 # `+id` keeps SQLite from looking the candidates up by rowid, so that it walks
                 # down the date index instead (and stops at the limit).
-                key = literal_column(f"+{Article.__tablename__}.id") if walk else Article.id
+                key = literal_column("+articles.id") if walk else Article.id
                 stmt = stmt.where(key.in_(rowids))
                 if _has_letters(query):
                     stmt = stmt.where(_exact(dialect, query))

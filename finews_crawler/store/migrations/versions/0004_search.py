@@ -89,7 +89,18 @@ SQLITE_DOWNGRADE = (
 )
 
 #: PostgreSQL: one trigram index per searched column.
-PG_INDEXES = {column: f"ix_articles_{column}_trgm" for column in _PADDED}
+PG_UPGRADE = (
+    "CREATE INDEX IF NOT EXISTS ix_articles_title_trgm ON articles USING gin (title gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_articles_digest_trgm ON articles "
+    "USING gin (digest gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_articles_body_text_trgm ON articles "
+    "USING gin (body_text gin_trgm_ops)",
+)
+PG_DOWNGRADE = (
+    "DROP INDEX IF EXISTS ix_articles_title_trgm",
+    "DROP INDEX IF EXISTS ix_articles_digest_trgm",
+    "DROP INDEX IF EXISTS ix_articles_body_text_trgm",
+)
 
 
 def _pg_trgm_available() -> bool:
@@ -121,10 +132,8 @@ def upgrade() -> None:
             op.execute(statement)
         return
     if _pg_trgm_available():
-        for column, name in PG_INDEXES.items():
-            op.execute(
-                f"CREATE INDEX IF NOT EXISTS {name} ON articles USING gin ({column} gin_trgm_ops)"
-            )
+        for statement in PG_UPGRADE:
+            op.execute(statement)
 
 
 def downgrade() -> None:
@@ -132,5 +141,5 @@ def downgrade() -> None:
         for statement in SQLITE_DOWNGRADE:
             op.execute(statement)
         return
-    for name in PG_INDEXES.values():
-        op.execute(f"DROP INDEX IF EXISTS {name}")
+    for statement in PG_DOWNGRADE:
+        op.execute(statement)
