@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## Serve the bundled mirror on 127.0.0.1, crawl it into data/finews.sqlite3, export data/finews.jsonl
+## Serve the bundled mirror on 127.0.0.1, crawl it into data/finews.sqlite3, export data/finews.jsonl, write data/report.html
 demo: $(STAMP)
 	$(PY) -m finews_crawler.demo
 

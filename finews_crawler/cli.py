@@ -16,8 +16,11 @@ COMMANDS = {
     "crawl": ("crawl", "run a crawl under a lock, logging to a file"),
     "runs": ("runs", "list recent crawl runs and their counts"),
     "db": ("db", "manage the database schema (alembic)"),
-    "export": ("export", "export articles as JSONL or Jekyll posts"),
+    "export": ("export", "export articles as JSONL, Parquet or Jekyll posts"),
     "stocks": ("stocks", "list the most mentioned securities with article counts"),
+    "search": ("search", "find articles by a word, term or stock code (Chinese too)"),
+    "report": ("report", "write an HTML report: articles per day, media, stocks, run health"),
+    "browse": ("browse", "serve the SQLite database read-only in a browser (Datasette)"),
     "import-archive": ("import_archive", "import Jekyll posts (the site's archive)"),
     "quarantine": ("quarantine", "list pages and posts that failed validation"),
 }

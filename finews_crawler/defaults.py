@@ -50,6 +50,11 @@ LOG_LEVEL = "INFO"
 GC_TUNING = True
 GC_GEN0_THRESHOLD = 100_000
 
+# --- What a person sees -----------------------------------------------------------------------
+#: auto: live progress only when stderr is a terminal (never under cron or in a pipe); on; off.
+PROGRESS = "auto"
+PROGRESS_INTERVAL = 0.5
+
 # --- Several workers (Redis) ----------------------------------------------------------------
 REDIS_URL = ""
 #: Every key of a shared run is built from this one pattern.

@@ -1,8 +1,8 @@
-"""`make demo`: serve the bundled mirror on loopback, crawl it into SQLite, export JSONL.
+"""`make demo`: serve the bundled mirror on loopback, crawl it into SQLite, export JSONL, report.
 
 Run from the repository root: `python -m finews_crawler.demo [--site DIR] [--database-url URL]
-[--output FILE]`. Everything stays on 127.0.0.1 (share links too), and a second run is an
-incremental cron run: it reads the listings and fetches no stored article.
+[--output FILE] [--report FILE]`. Everything stays on 127.0.0.1 (share links too), and a second
+run is an incremental cron run: it reads the listings and fetches no stored article.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site", type=Path, default=Path("tests/fixtures/site"))
     parser.add_argument("--database-url", default="sqlite:///data/finews.sqlite3")
     parser.add_argument("--output", default="data/finews.jsonl")
+    parser.add_argument("--report", default="data/report.html")
     args = parser.parse_args(argv)
 
     with serve(args.site) as mirror:
@@ -47,10 +48,11 @@ def main(argv: list[str] | None = None) -> int:
             args.output,
         ]
     )
-    if status == 0:
-        lines = Path(args.output).read_text(encoding="utf-8").count("\n")
-        print(f"dataset: {args.output} ({lines} articles)")
-    return status
+    if status:
+        return status
+    lines = Path(args.output).read_text(encoding="utf-8").count("\n")
+    print(f"dataset: {args.output} ({lines} articles)")
+    return cli.main(["report", "--database-url", args.database_url, "--output", args.report])
 
 
 if __name__ == "__main__":

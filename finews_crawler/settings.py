@@ -100,7 +100,14 @@ WARN_ON_GENERATOR_RETURN_VALUE = False
 #: (finews_crawler.extensions.GarbageCollectionTuning; ~10% of a crawl's CPU, bench/).
 FINEWS_GC_TUNING = _env("FINEWS_GC_TUNING", defaults.GC_TUNING)
 FINEWS_GC_GEN0_THRESHOLD = _env("FINEWS_GC_GEN0_THRESHOLD", defaults.GC_GEN0_THRESHOLD)
-EXTENSIONS = {"finews_crawler.extensions.GarbageCollectionTuning": 0}
+#: Live progress (pages, items, errors, rate; a bar where the total is known): auto (only when
+#: stderr is a terminal), on or off; redrawn every FINEWS_PROGRESS_INTERVAL seconds.
+FINEWS_PROGRESS = _env("FINEWS_PROGRESS", defaults.PROGRESS)
+FINEWS_PROGRESS_INTERVAL = _env("FINEWS_PROGRESS_INTERVAL", defaults.PROGRESS_INTERVAL)
+EXTENSIONS = {
+    "finews_crawler.extensions.GarbageCollectionTuning": 0,
+    "finews_crawler.progress.CrawlProgress": 500,
+}
 DOWNLOAD_TIMEOUT = 30
 #: Pages larger than this are aborted (the site's biggest article is well under 1 MiB).
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024

@@ -303,25 +303,6 @@ def test_export_state(tmp_path: Path) -> None:
         jsonl.ExportState("-")
 
 
-def test_progress_bar_only_on_a_terminal() -> None:
-    class Tty(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    piped = io.StringIO()
-    progress = jsonl.Progress(total=10, stream=piped)
-    progress.advance(5)
-    progress.close()
-    assert piped.getvalue() == ""
-    tty = Tty()
-    progress = jsonl.Progress(total=10, stream=tty)
-    progress.advance(5)
-    progress.close()
-    assert "5/10" in tty.getvalue() and "50%" in tty.getvalue()
-    assert tty.getvalue().endswith("\n")
-    assert jsonl.Progress(stream=Tty()).line().startswith("exported 0 ")
-
-
 # --- Through the store: import, then export --------------------------------------------------
 
 

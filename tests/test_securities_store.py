@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from db_fixtures import (  # noqa: F401 - fixtures
     SEED_CODE,
     database_url,
@@ -25,6 +23,7 @@ from db_fixtures import (  # noqa: F401 - fixtures
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from support.mentions import HANG_SENG, MOUTAI, NEW_ENERGY, NO_MARKET, PING_AN, SSE_INDEX, stock
+from support.schema import schema_differences
 
 from finews_crawler.store import Repository
 from finews_crawler.store.engine import WRITE_OPTION, create_db_engine
@@ -35,7 +34,7 @@ from finews_crawler.store.migrate import (
     head_revision,
     upgrade,
 )
-from finews_crawler.store.models import Article, Base, StockMention
+from finews_crawler.store.models import Article, StockMention
 
 MEDIA_SEED = "2022-03-30-NW202203302328599218.md"
 OTHER = "2021-12-08-202112082206672930.md"
@@ -163,7 +162,7 @@ def test_migration_converts_what_older_versions_stored(empty_url: str) -> None:
 
         assert upgrade(engine) == head_revision()
         with engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            diff = schema_differences(connection)
             assert diff == [], f"models and the upgraded schema differ: {diff}"
             converted = [
                 MOUTAI,

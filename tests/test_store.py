@@ -10,8 +10,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from db_fixtures import (  # noqa: F401 - fixtures
     SEED_CODE,
     database_url,
@@ -23,6 +21,7 @@ from db_fixtures import (  # noqa: F401 - fixtures
     truth_rows,
 )
 from sqlalchemy import event, inspect, select, text
+from support.schema import schema_differences
 
 from finews_crawler.commands import db as db_command
 from finews_crawler.site import parse_published_at
@@ -34,7 +33,6 @@ from finews_crawler.store.models import (
     Article,
     ArticleCategory,
     ArticlePage,
-    Base,
     Category,
     Revision,
     StockMention,
@@ -113,7 +111,7 @@ def _check_migrated(url: str) -> None:
         assert set(inspect(repo.engine).get_table_names()) >= TABLES
         assert current_revision(repo.engine) == head_revision()
         with repo.engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+            diff = schema_differences(connection)
         assert diff == [], f"models and migrations differ: {diff}"
     finally:
         repo.close()

@@ -1,33 +1,35 @@
-"""`finews export`: stored articles out, as JSON Lines (the dataset) or Jekyll posts (the site).
+"""`finews export`: stored articles out as datasets (JSON Lines, Parquet) or Jekyll posts.
 
-    finews export --format jsonl|jekyll [--database-url URL] [--output PATH] [--since DATE]
-                  [--until DATE] [--category SLUG] [--info-code CODE] [--stock SYMBOL]
+    finews export --format jsonl|parquet|jekyll [--database-url URL] [--output PATH]
+                  [--since DATE] [--until DATE] [--category SLUG] [--info-code CODE]
+                  [--stock SYMBOL]
                   [--partition day|category] [--gzip] [--since-last]
 
 JSONL (`export.jsonl`): one article per line; `--output -` (the default) is stdout, a file is
 written atomically, `--partition` writes one file per day or category into the `--output`
 directory, `--gzip` compresses, `--since-last` exports only what changed since the previous
-export to the same path. Jekyll (`export.jekyll`): one post per article and category into the
-`--output` directory. Dates: `--since` is inclusive; `--until` is exclusive for a date-time and
-takes the whole day for a date (`--until 2021-12-08` includes that day). A date without an offset
-is the site's (+08:00). `--stock` keeps the articles that name a security (`600519.SH`; a bare
-code is taken when one stored security has it, and refused, naming them, when several do:
-`000001` is 上证指数 `000001.SH` and 平安银行 `000001.SZ`); JSONL then lists them newest first.
+export to the same path. Parquet (`export.parquet`): a dataset folder `--output DIR` with Hive
+partitions by day and a dataset card (`DIR/README.md`), replaced atomically. Jekyll
+(`export.jekyll`): one post per article and category into the `--output` directory. Dates:
+`--since` is inclusive; `--until` is exclusive for a date-time and takes the whole day for a
+date (`--until 2021-12-08` includes that day). A date without an offset is the site's (+08:00).
+`--stock` keeps the articles that name a security (`600519.SH`; a bare code is taken when one
+stored security has it, and refused, naming them, when several do: `000001` is 上证指数
+`000001.SH` and 平安银行 `000001.SZ`); JSONL then lists them newest first.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from finews_crawler.export.jekyll import export_posts
-from finews_crawler.export.jsonl import PARTITIONS, STDOUT, ExportState, Progress, write_jsonl
+from finews_crawler.export.jsonl import PARTITIONS, STDOUT, ExportState, write_jsonl
 from finews_crawler.site import normalize_info_code
 
-FORMATS = ("jsonl", "jekyll")
+FORMATS = ("jsonl", "parquet", "jekyll")
 
 
 def date_arg(value: str) -> str:
@@ -73,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--output",
         default=None,
         metavar="PATH",
-        help="file (jsonl; '-' = stdout, the default) or directory (jekyll, partitions)",
+        help="file (jsonl; '-' = stdout, the default) or directory (parquet, jekyll, partitions)",
     )
     parser.add_argument("--since", type=date_arg, metavar="DATE", help="published on or after")
     parser.add_argument(
@@ -109,9 +111,9 @@ def until_bound(value: str | None) -> str | None:
 def _check(args: argparse.Namespace) -> str | None:
     """Why the arguments do not go together, or None."""
     output = args.output
-    if args.format == "jekyll":
+    if args.format in ("jekyll", "parquet"):
         if not output or output == STDOUT:
-            return "--format jekyll needs --output DIRECTORY"
+            return f"--format {args.format} needs --output DIRECTORY"
         if args.partition or args.gzip:
             return "--partition and --gzip are for --format jsonl"
     if args.partition and (not output or output == STDOUT):
@@ -121,12 +123,55 @@ def _check(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _records(repo: Any, method: str, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    iterate = getattr(repo, method, None) or repo.iter_articles
-    yield from iterate(**filters)
+def _summary(count: int, written: dict[str, int], output: str) -> str:
+    where = ", ".join(written) if len(written) <= 3 else f"{len(written)} files in {output}"
+    return f"exported {count} articles to {where}"
+
+
+def _export_jsonl(repo: Any, args: argparse.Namespace, filters: dict[str, Any], progress: Any):
+    # A security's articles read as its news timeline: newest first.
+    order = {"newest_first": True} if filters.get("stock") else {}
+    written = write_jsonl(
+        repo.iter_articles(**filters, **order),
+        args.output or STDOUT,
+        compress=args.gzip,
+        partition=args.partition,
+        progress=progress,
+    )
+    return 0, _summary(progress.count, written, args.output or STDOUT)
+
+
+def _export_parquet(repo: Any, args: argparse.Namespace, filters: dict[str, Any], progress: Any):
+    from finews_crawler.export.parquet import export_dataset
+
+    used = {k: v for k, v in vars(args).items() if k in FILTER_ARGS and v}
+    provenance = {
+        "exported": datetime.now(UTC).isoformat(timespec="seconds"),
+        "by": "finews-crawler `finews export --format parquet`",
+        "filters": ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in used.items()) or "none",
+    }
+    summary = export_dataset(repo, args.output, progress=progress, provenance=provenance, **filters)
+    return 0, f"exported {summary.count} articles to {args.output} ({summary.files} files)"
+
+
+def _export_jekyll(repo: Any, args: argparse.Namespace, filters: dict[str, Any], progress: Any):
+    counts = export_posts(
+        repo.iter_article_pages(**filters), args.output, category=args.category, progress=progress
+    )
+    summary = f"exported {counts.written} posts to {args.output}"
+    if counts.skipped:
+        summary += f"; {counts.skipped} skipped (see the log)"
+    # Some posts could not be named: fail only if nothing at all was written.
+    return (1 if counts.skipped and not counts.written else 0), summary
+
+
+EXPORTERS = {"jsonl": _export_jsonl, "parquet": _export_parquet, "jekyll": _export_jekyll}
+FILTER_ARGS = ("since", "until", "category", "info_code", "stock", "since_last")
 
 
 def run(args: argparse.Namespace) -> int:
+    from finews_crawler.progress import ExportProgress
+    from finews_crawler.store.queries import count_articles, count_pages
     from finews_crawler.store.repository import Repository
 
     problem = _check(args)
@@ -152,39 +197,9 @@ def run(args: argparse.Namespace) -> int:
                 return 2
             if note:
                 print(f"finews export: {note}", file=sys.stderr)
-        unfiltered = not any(filters.values())
-        total = repo.article_count() if unfiltered and args.format == "jsonl" else None
-        progress = Progress(total=total)
-        try:
-            if args.format == "jsonl":
-                # A security's articles read as its news timeline: newest first.
-                newest_first = {"newest_first": True} if args.stock else {}
-                written = write_jsonl(
-                    _records(repo, "iter_articles", {**filters, **newest_first}),
-                    output,
-                    compress=args.gzip,
-                    partition=args.partition,
-                    progress=progress,
-                )
-                count = progress.count
-                summary = f"exported {count} articles to " + (
-                    ", ".join(written) if len(written) <= 3 else f"{len(written)} files in {output}"
-                )
-                status = 0
-            else:
-                counts = export_posts(
-                    _records(repo, "iter_article_pages", filters),
-                    output,
-                    category=args.category,
-                    progress=progress,
-                )
-                summary = f"exported {counts.written} posts to {output}"
-                if counts.skipped:
-                    summary += f"; {counts.skipped} skipped (see the log)"
-                # Some posts could not be named: fail only if nothing at all was written.
-                status = 1 if counts.skipped and not counts.written else 0
-        finally:
-            progress.close()
+        count = count_pages if args.format == "jekyll" else count_articles
+        with ExportProgress(total=count(repo, **filters)) as progress:
+            status, summary = EXPORTERS[args.format](repo, args, filters, progress)
     if state is not None:
         state.save(started)
     print(summary, file=sys.stderr if output == STDOUT else sys.stdout)

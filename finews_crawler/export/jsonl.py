@@ -11,7 +11,7 @@ Incremental exports (`--since-last`): `ExportState` remembers, in a small JSON f
 output (`.<output name>.finews-export.json`), when the last export to that path started; the next
 one exports only what changed since then, replacing the previous file(s) with that delta.
 
-`Progress` is a one-line progress bar on stderr, drawn only when stderr is a terminal.
+Progress on a terminal: pass a `finews_crawler.progress.ExportProgress` (`advance()` per record).
 """
 
 from __future__ import annotations
@@ -23,16 +23,18 @@ import logging
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from finews_crawler.export.jekyll import CATEGORY_RE, category_slugs
 from finews_crawler.site import SITE_TZ, parse_published_at
+
+if TYPE_CHECKING:
+    from finews_crawler.progress import ExportProgress
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +122,7 @@ def write_jsonl(
     *,
     compress: bool = False,
     partition: str | None = None,
-    progress: Progress | None = None,
+    progress: ExportProgress | None = None,
     stdout: IO[bytes] | None = None,
 ) -> dict[str, int]:
     """Write records; returns {file written: records in it} (`-` for stdout)."""
@@ -160,7 +162,7 @@ def _write_stream(
     records: Iterable[Mapping[str, Any]],
     stream: IO[bytes] | None,
     compress: bool,
-    progress: Progress | None,
+    progress: ExportProgress | None,
 ) -> int:
     raw = stream if stream is not None else sys.stdout.buffer
     out: IO[bytes] = (
@@ -212,63 +214,10 @@ class ExportState:
         os.replace(tmp, self.path)
 
 
-class Progress:
-    """`exported 1,234/5,000 [#####.....] 24% 812/s` on stderr, only on a terminal."""
-
-    WIDTH = 30
-    INTERVAL = 0.1
-
-    def __init__(
-        self,
-        total: int | None = None,
-        label: str = "exported",
-        stream: IO[str] | None = None,
-        enabled: bool | None = None,
-    ) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        if enabled is None:
-            isatty = getattr(self.stream, "isatty", None)
-            enabled = bool(isatty and isatty())
-        self.enabled = enabled
-        self.total = total
-        self.label = label
-        self.count = 0
-        self.started = time.monotonic()
-        self._drawn = 0.0
-
-    def advance(self, n: int = 1) -> None:
-        self.count += n
-        if self.enabled and time.monotonic() - self._drawn >= self.INTERVAL:
-            self._draw()
-
-    def line(self) -> str:
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        rate = f"{self.count / elapsed:,.0f}/s"
-        if not self.total:
-            return f"{self.label} {self.count:,} {rate}"
-        done = min(self.count / self.total, 1.0)
-        bar = "#" * int(done * self.WIDTH)
-        return (
-            f"{self.label} {self.count:,}/{self.total:,} [{bar:.<{self.WIDTH}}] {done:4.0%} {rate}"
-        )
-
-    def _draw(self) -> None:
-        self._drawn = time.monotonic()
-        self.stream.write("\r" + self.line() + "\x1b[K")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self._draw()
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 __all__ = [
     "PARTITIONS",
     "STDOUT",
     "ExportState",
-    "Progress",
     "export_record",
     "partition_keys",
     "record_line",

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from finews_crawler.store.engine import create_db_engine
 from finews_crawler.store.models import Base
+from finews_crawler.store.search import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -23,6 +24,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
