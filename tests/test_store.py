@@ -310,7 +310,6 @@ def test_post_without_info_code_is_keyed_by_url(repository: Repository) -> None:
     assert len(records) == 1
     assert records[0]["info_code"] is None and records[0]["url"] == init["url"]
     assert repository.get_article(f"url:{init['url']}")["title"] == "开站大吉"
-    assert repository.stored_info_codes() == set()
 
 
 def test_fill_fields_stocks_and_images(repository: Repository) -> None:
@@ -336,10 +335,9 @@ def test_invalid_item_writes_nothing(repository: Repository) -> None:
     assert repository.article_count() == 0
 
 
-def test_stored_info_codes_and_page_paths(repository: Repository) -> None:
+def test_stored_page_paths(repository: Repository) -> None:
     rows = truth_rows()
     repository.write_items(rows)
-    assert repository.stored_info_codes() == {r["info_code"] for r in rows if r["info_code"]}
     assert repository.stored_page_paths() == {r["url"] for r in rows}
 
 

@@ -211,11 +211,6 @@ class Repository:
         self.close()
 
     @property
-    def display_url(self) -> str:
-        """The database URL with its password masked, for logs and messages."""
-        return mask_url(self.engine.url)
-
-    @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
@@ -278,11 +273,23 @@ class Repository:
         return states
 
     def _save_states(self, session: Session, states: list[ArticleState], now: datetime) -> None:
+        """Write what merging changed: articles, their pages, categories, stocks, revisions."""
         states.sort(key=lambda state: state.key)
         dirty = [state for state in states if state.dirty]
-        touched_ids = [state.id for state in states if not state.dirty and state.id is not None]
+        self._save_articles(session, states, dirty, now)
+        self._save_pages(session, states, now)
+        self._save_categories(session, dirty)
+        self._save_stocks(session, dirty)
+        self._save_revisions(session, dirty)
+        for state in states:
+            state.old_versions.clear()
 
-        # Articles: full upsert of changed ones, only last_seen_at for the others.
+    @staticmethod
+    def _save_articles(
+        session: Session, states: list[ArticleState], dirty: list[ArticleState], now: datetime
+    ) -> None:
+        """A full upsert of changed articles (their ids are set), only last_seen_at for the
+        others."""
         columns = [name for name in ArticleState.COLUMNS if name != "first_seen_at"]
         upsert(session, Article.__table__, [s.row() for s in dirty], ["article_key"], columns)
         ids: dict[str, int] = {}
@@ -293,6 +300,7 @@ class Repository:
             ids.update({key: article_id for key, article_id in rows})
         for state in dirty:
             state.id = ids[state.key]
+        touched_ids = [state.id for state in states if not state.dirty and state.id is not None]
         for chunk in _chunks(touched_ids):
             session.execute(
                 update(Article.__table__)
@@ -300,7 +308,9 @@ class Repository:
                 .values(last_seen_at=now)
             )
 
-        # Pages seen in this batch.
+    @staticmethod
+    def _save_pages(session: Session, states: list[ArticleState], now: datetime) -> None:
+        """The pages seen in this batch: changed ones upserted, the others' last_seen_at."""
         page_rows = []
         touched_pages = []
         for state in states:
@@ -335,7 +345,9 @@ class Repository:
                 .values(last_seen_at=now)
             )
 
-        # Categories and the article<->category link.
+    @staticmethod
+    def _save_categories(session: Session, dirty: list[ArticleState]) -> None:
+        """The categories of changed articles, and the article<->category links."""
         slugs = sorted({slug for state in dirty for slug in state.categories})
         upsert(session, Category.__table__, [{"slug": slug} for slug in slugs], ["slug"])
         category_ids: dict[str, int] = {}
@@ -354,7 +366,9 @@ class Repository:
             ["article_id", "category_id"],
         )
 
-        # Stock mentions mirror the article's stocks.
+    @staticmethod
+    def _save_stocks(session: Session, dirty: list[ArticleState]) -> None:
+        """Stock mentions mirror the article's stocks: rewritten when they changed."""
         restock = [state for state in dirty if state.stocks != state.stored_stocks or state.is_new]
         for chunk in _chunks([state.id for state in restock if not state.is_new]):
             session.execute(
@@ -378,19 +392,13 @@ class Repository:
             ["article_id", "market", "code"],
         )
 
-        # Old versions.
+    @staticmethod
+    def _save_revisions(session: Session, dirty: list[ArticleState]) -> None:
+        """The old versions kept while merging."""
         revision_rows = [
             {"article_id": state.id, **old} for state in dirty for old in state.old_versions
         ]
         upsert(session, Revision.__table__, revision_rows, ["article_id", "revision"])
-        for state in states:
-            state.old_versions.clear()
-
-    def stored_info_codes(self) -> set[str]:
-        """Every stored infoCode (incremental crawls skip article pages that carry one)."""
-        with self._read_session() as session:
-            codes = session.scalars(select(Article.info_code).where(Article.info_code.is_not(None)))
-            return {code for code in codes if code}
 
     def stored_page_paths(self) -> set[str]:
         """The path of every stored article page (a rerun does not fetch them again)."""
