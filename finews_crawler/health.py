@@ -1,8 +1,14 @@
-"""Is a finished run healthy? Compared with the previous runs of the same spider.
+"""How did a run go? Its outcome, and whether it looks healthy next to the previous runs.
 
-A cron crawler that silently collects nothing is the worst failure: the site changed its markup,
-or went down, and three days later the posts are gone. So each run is compared with the median of
-the previous finished runs of its spider:
+Pure rules over a run's stats (no Scrapy, no database here).
+
+Outcome (`run_outcome`): `interrupted` when shut down by a signal; `failed` when the crawl did not
+finish, no page was fetched (unless `finews/offline`: an archive import) or read, or errors
+(`error_count`) exceed FINEWS_MAX_ERROR_RATIO of the pages; else `finished`.
+
+Health (`health_problems`): a cron crawler that silently collects nothing is the worst failure:
+the site changed its markup, or went down, and three days later the posts are gone. So each run is
+compared with the median of the previous finished runs of its spider:
 - article links found on the listings (`finews/articles_listed`, stored ones included, so an
   incremental run with nothing new still counts them) must not fall below
   FINEWS_MIN_LISTED_RATIO (default 0.5) of the median;
@@ -17,16 +23,46 @@ from collections.abc import Mapping, Sequence
 from statistics import median
 from typing import Any
 
+from finews_crawler import defaults
+
 MIN_ITEMS_FOR_COVERAGE = 10
 PREVIOUS_RUNS = 5
+
+
+def error_count(stats: Mapping[str, Any]) -> int:
+    """Pages that failed after their retries, and callbacks that raised.
+
+    Not every ERROR log line: the share host being gone is expected and costs no article.
+    """
+    exceptions = (v for k, v in stats.items() if k.startswith("spider_exceptions/"))
+    return stats.get("finews/errors", 0) + sum(exceptions)
+
+
+def run_outcome(
+    reason: str | None, stats: Mapping[str, Any], max_error_ratio: float
+) -> tuple[str, str]:
+    """(outcome, why) of a run from the spider's close reason and the crawler stats."""
+    if reason == "shutdown":
+        return "interrupted", "shut down before the crawl finished"
+    if reason != "finished":
+        return "failed", f"the crawl did not finish ({reason})"
+    if not stats.get("finews/offline") and not stats.get("downloader/response_count", 0):
+        return "failed", "no page was fetched"
+    pages = stats.get("finews/pages", 0) + stats.get("finews/listing_pages", 0)
+    if not pages:
+        return "failed", "no listing or article page could be read"
+    errors = error_count(stats)
+    if errors > max_error_ratio * pages:
+        return "failed", f"{errors} errors for {pages} pages (more than {max_error_ratio:.0%})"
+    return "finished", ""
 
 
 def health_problems(
     stats: Mapping[str, Any],
     previous_runs: Sequence[Mapping[str, Any]],
     *,
-    min_listed_ratio: float = 0.5,
-    min_coverage_ratio: float = 0.5,
+    min_listed_ratio: float = defaults.MIN_LISTED_RATIO,
+    min_coverage_ratio: float = defaults.MIN_COVERAGE_RATIO,
 ) -> list[str]:
     """Why this run looks broken next to `previous_runs` (newest first); empty when healthy."""
     history = [run.get("stats") or {} for run in previous_runs[:PREVIOUS_RUNS]]

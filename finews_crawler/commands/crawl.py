@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import IO
 
 from finews_crawler import defaults
-from finews_crawler.health import health_problems
+from finews_crawler.health import health_problems, run_outcome
 from finews_crawler.store.repository import Repository
-from pipelines.store import run_outcome
 
 EX_TEMPFAIL = 75
 
