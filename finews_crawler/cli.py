@@ -19,6 +19,7 @@ COMMANDS = {
     "export": ("export", "export articles as JSONL or Jekyll posts"),
     "import-archive": ("import_archive", "import Jekyll posts (the site's archive)"),
     "quarantine": ("quarantine", "list pages and posts that failed validation"),
+    "revisions": ("revisions", "list readings held for review; accept or reject one"),
 }
 
 

@@ -38,5 +38,7 @@ class ArticleItem:
     share_status: str | None = None
     share_title: str | None = None
     share_text: str | None = None
+    #: The page layout (reader) that read the page: a known layout's name, or `generic`.
+    layout: str | None = None
     #: Set by the spider when a page could not be read; validation quarantines such items.
     parse_error: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 COLUMNS = (
@@ -39,10 +40,15 @@ def _cell(run: dict[str, Any], key: str) -> str:
     return str(value)
 
 
-def format_table(runs: list[dict[str, Any]]) -> str:
-    rows = [[title for _, title in COLUMNS]]
-    rows += [[_cell(run, key) for key, _ in COLUMNS] for run in runs]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+def format_table(
+    records: list[dict[str, Any]],
+    columns: Sequence[tuple[str, str]] = COLUMNS,
+    cell: Callable[[dict[str, Any], str], str] = _cell,
+) -> str:
+    """Records as a table: one line each, a column per (key, title), aligned."""
+    rows = [[title for _, title in columns]]
+    rows += [[cell(record, key) for key, _ in columns] for record in records]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         for row in rows

@@ -26,7 +26,10 @@ from sqlalchemy.orm import Session, selectinload
 from finews_crawler.site import SITE_TZ, normalize_info_code, parse_published_at
 from finews_crawler.store.engine import create_db_engine, mask_url, write_engine
 from finews_crawler.store.merge import (
+    ACCEPTED,
     NEW,
+    PENDING,
+    REJECTED,
     STATUSES,
     ArticleState,
     PageRecord,
@@ -42,6 +45,7 @@ from finews_crawler.store.models import (
     ArticlePage,
     Category,
     CrawlRun,
+    PendingRevision,
     QuarantineEntry,
     Revision,
     StockMention,
@@ -160,8 +164,30 @@ def _page_state(page: ArticlePage) -> PageState:
         data=dict(page.data or {}),
         first_seen_at=page.first_seen_at,
         last_seen_at=page.last_seen_at,
+        layout=page.layout,
         id=page.id,
     )
+
+
+def _pending_dict(row: PendingRevision, article_key: str) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "article_key": article_key,
+        "page_path": row.page_path,
+        "run_id": row.run_id,
+        "layout": row.layout,
+        "fields": list(row.fields or []),
+        "reason": row.reason,
+        "status": row.status,
+        "created_at": format_timestamp(row.created_at),
+        "decided_at": format_timestamp(row.decided_at),
+        "proposed": dict(row.proposed),
+    }
+
+
+def _same_reading(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    """Two held readings say the same (whenever they were crawled)."""
+    return {**one, "crawled_at": None} == {**other, "crawled_at": None}
 
 
 #: When workers of one run disagree, the worst outcome is the run's.
@@ -237,26 +263,34 @@ class Repository:
 
         Returns how many items made a new article (`new`), changed an article's content
         (`updated`, a revision was kept), added to an article without changing its content
-        (`merged`: another page, category or tag, a filled-in field) or changed nothing but
-        `last_seen_at` (`unchanged`). Raises ValueError for an item without infoCode and URL
-        or with an unparsable date (nothing of the batch is written then).
+        (`merged`: another page, category or tag, a filled-in field), changed nothing but
+        `last_seen_at` (`unchanged`), or were `generic` readings of pages stored from a trusted
+        reading, which change nothing: `held_for_review` (it differs: a pending revision) or
+        `held_same`. Raises ValueError for an item without infoCode and URL or with an
+        unparsable date (nothing of the batch is written then).
         """
         pages = [PageRecord.from_item(_as_dict(item)) for item in items]
-        counts = dict.fromkeys(STATUSES, 0)
         if not pages:
-            return counts
-        now = utcnow()
+            return dict.fromkeys(STATUSES, 0)
         with self._write_session() as session:
-            states = self._load_states(session, {page.key for page in pages})
-            for page in pages:
-                state = states.get(page.key)
-                if state is None:
-                    states[page.key] = ArticleState.from_page(page, now)
-                    counts[NEW] += 1
-                else:
-                    counts[state.merge(page, now, run_id)] += 1
-            self._save_states(session, list(states.values()), now)
+            counts = self._merge_pages(session, pages, run_id)
         logger.debug("Stored %d items: %s", len(pages), counts)
+        return counts
+
+    def _merge_pages(
+        self, session: Session, pages: list[PageRecord], run_id: int | None
+    ) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        now = utcnow()
+        states = self._load_states(session, {page.key for page in pages})
+        for page in pages:
+            state = states.get(page.key)
+            if state is None:
+                states[page.key] = ArticleState.from_page(page, now)
+                counts[NEW] += 1
+            else:
+                counts[state.merge(page, now, run_id)] += 1
+        self._save_states(session, list(states.values()), now)
         return counts
 
     def _load_states(self, session: Session, keys: set[str]) -> dict[str, ArticleState]:
@@ -273,7 +307,8 @@ class Repository:
         return states
 
     def _save_states(self, session: Session, states: list[ArticleState], now: datetime) -> None:
-        """Write what merging changed: articles, their pages, categories, stocks, revisions."""
+        """Write what merging changed: articles, their pages, categories, stocks, revisions,
+        readings held for review."""
         states.sort(key=lambda state: state.key)
         dirty = [state for state in states if state.dirty]
         self._save_articles(session, states, dirty, now)
@@ -281,8 +316,10 @@ class Repository:
         self._save_categories(session, dirty)
         self._save_stocks(session, dirty)
         self._save_revisions(session, dirty)
+        self._save_held_readings(session, states)
         for state in states:
             state.old_versions.clear()
+            state.held_readings.clear()
 
     @staticmethod
     def _save_articles(
@@ -300,7 +337,9 @@ class Repository:
             ids.update({key: article_id for key, article_id in rows})
         for state in dirty:
             state.id = ids[state.key]
-        touched_ids = [state.id for state in states if not state.dirty and state.id is not None]
+        touched_ids = [
+            state.id for state in states if state.seen and not state.dirty and state.id is not None
+        ]
         for chunk in _chunks(touched_ids):
             session.execute(
                 update(Article.__table__)
@@ -326,6 +365,7 @@ class Repository:
                             "data": page.data,
                             "first_seen_at": page.first_seen_at,
                             "last_seen_at": page.last_seen_at,
+                            "layout": page.layout,
                         }
                     )
                 elif page.last_seen_at == now and page.id is not None:
@@ -336,7 +376,7 @@ class Repository:
             ArticlePage.__table__,
             page_rows,
             ["path"],
-            ["article_id", "category", "name", "content_hash", "data", "last_seen_at"],
+            ["article_id", "category", "name", "content_hash", "data", "last_seen_at", "layout"],
         )
         for chunk in _chunks(sorted(touched_pages)):
             session.execute(
@@ -400,6 +440,29 @@ class Repository:
         ]
         upsert(session, Revision.__table__, revision_rows, ["article_id", "revision"])
 
+    @staticmethod
+    def _save_held_readings(session: Session, states: list[ArticleState]) -> None:
+        """Readings held for review, as pending revisions; once per page and reading."""
+        held = [(state, reading) for state in states for reading in state.held_readings]
+        if not held:
+            return
+        waiting: dict[str, list[dict[str, Any]]] = {}
+        paths = sorted({reading["page_path"] for _, reading in held})
+        for chunk in _chunks(paths):
+            rows = session.scalars(
+                select(PendingRevision).where(
+                    PendingRevision.page_path.in_(chunk), PendingRevision.status == PENDING
+                )
+            )
+            for row in rows:
+                waiting.setdefault(row.page_path, []).append(row.proposed)
+        for state, reading in held:
+            known = waiting.setdefault(reading["page_path"], [])
+            if any(_same_reading(reading["proposed"], other) for other in known):
+                continue
+            known.append(reading["proposed"])
+            session.add(PendingRevision(article_id=state.id, **reading))
+
     def stored_page_paths(self) -> set[str]:
         """The path of every stored article page (a rerun does not fetch them again)."""
         with self._read_session() as session:
@@ -443,6 +506,52 @@ class Repository:
                 }
                 for row in rows
             ]
+
+    # --- readings held for review --------------------------------------------------------
+
+    def pending_revisions(
+        self, status: str | None = PENDING, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Readings held for review (all when `status` is None), newest first: id,
+        article_key, page_path, run_id, layout, fields, reason, status, created_at, decided_at,
+        proposed (the reading as an item)."""
+        stmt = (
+            select(PendingRevision, Article.article_key)
+            .join(Article, PendingRevision.article_id == Article.id)
+            .order_by(PendingRevision.id.desc())
+            .limit(limit)
+        )
+        if status is not None:
+            stmt = stmt.where(PendingRevision.status == status)
+        with self._read_session() as session:
+            return [_pending_dict(row, key) for row, key in session.execute(stmt)]
+
+    def accept_revision(self, revision_id: int) -> str:
+        """Apply a held reading through the normal merge, as a trusted one (a new revision when
+        it changes the article's content); returns what the merge did (updated, merged...).
+        Raises LookupError when there is no such pending revision."""
+        with self._write_session() as session:
+            row = self._pending_row(session, revision_id)
+            page = PageRecord.from_item(row.proposed)
+            page.accepted = True
+            counts = self._merge_pages(session, [page], row.run_id)
+            row.status, row.decided_at = ACCEPTED, utcnow()
+        return next(status for status, count in counts.items() if count)
+
+    def reject_revision(self, revision_id: int) -> None:
+        """Keep the stored reading for good. Raises LookupError when there is no such pending
+        revision."""
+        with self._write_session() as session:
+            row = self._pending_row(session, revision_id)
+            row.status, row.decided_at = REJECTED, utcnow()
+
+    @staticmethod
+    def _pending_row(session: Session, revision_id: int) -> PendingRevision:
+        row = session.get(PendingRevision, revision_id, with_for_update=True)
+        if row is None or row.status != PENDING:
+            state = "no such revision" if row is None else f"already {row.status}"
+            raise LookupError(f"revision {revision_id}: {state}")
+        return row
 
     def _article_query(
         self,
