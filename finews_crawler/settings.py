@@ -100,7 +100,12 @@ WARN_ON_GENERATOR_RETURN_VALUE = False
 #: (finews_crawler.extensions.GarbageCollectionTuning; ~10% of a crawl's CPU, bench/).
 FINEWS_GC_TUNING = _env("FINEWS_GC_TUNING", defaults.GC_TUNING)
 FINEWS_GC_GEN0_THRESHOLD = _env("FINEWS_GC_GEN0_THRESHOLD", defaults.GC_GEN0_THRESHOLD)
-EXTENSIONS = {"finews_crawler.extensions.GarbageCollectionTuning": 0}
+#: RunHealth judges every run at its end (finews_crawler.health; FINEWS_MAX_ERROR_RATIO,
+#: FINEWS_MIN_LISTED_RATIO, FINEWS_MIN_COVERAGE_RATIO) and the store records the verdict.
+EXTENSIONS = {
+    "finews_crawler.extensions.GarbageCollectionTuning": 0,
+    "finews_crawler.extensions.RunHealth": 500,
+}
 DOWNLOAD_TIMEOUT = 30
 #: Pages larger than this are aborted (the site's biggest article is well under 1 MiB).
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024

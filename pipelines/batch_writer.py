@@ -276,6 +276,8 @@ class BatchWriter:
                             record.get("outcome") or "failed",
                             record.get("counts") or {},
                             record.get("stats") or {},
+                            record.get("verdict"),
+                            record.get("reasons") or (),
                         )
             except Exception as exc:
                 logger.error("Replaying %s failed (%s); kept for the next run", path.name, exc)

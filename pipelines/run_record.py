@@ -7,7 +7,9 @@
 - Finish: the outcome (`finews_crawler.health.run_outcome`, from the spider's close reason and
   FINEWS_MAX_ERROR_RATIO), the counts from the crawler stats (`finews/pages` +
   `finews/listing_pages`, `finews/new`, `updated`, `unchanged`, `merged`, `duplicate`,
-  `quarantined`, errors) and every stat, with the field coverage and the number of items.
+  `quarantined`, errors) and every stat, with the field coverage and the number of items (also
+  published as the stats `field_coverage` and `items` when the store closes), and the health
+  verdict and its reasons that `finews_crawler.extensions.RunHealth` set as stats.
 """
 
 from __future__ import annotations
@@ -68,8 +70,16 @@ class RunRecord:
             return {}
         return {name: round(self.coverage[name] / self.items_seen, 4) for name in COVERAGE_FIELDS}
 
+    def publish(self) -> None:
+        """Put the items counted and their field coverage in the crawler stats (where run health
+        reads them)."""
+        self.crawler.stats.set_value("items", self.items_seen)
+        self.crawler.stats.set_value("field_coverage", self.field_coverage())
+
     def finish(self, reason: str) -> dict[str, Any]:
-        """How the run ended, as `Repository.finish_run` takes it: outcome, counts, stats."""
+        """How the run ended, as `Repository.finish_run` takes it: outcome, counts, stats, and
+        the verdict of run health (`finews_crawler.extensions.RunHealth`, when enabled)."""
+        self.publish()
         stats = self.crawler.stats.get_stats()
         outcome, why = run_outcome(reason, stats, self.max_error_ratio)
         counts = {
@@ -81,8 +91,12 @@ class RunRecord:
         run_stats = dict(stats)
         run_stats["finish_reason"] = reason
         run_stats["outcome_reason"] = why
-        run_stats["items"] = self.items_seen
-        run_stats["field_coverage"] = self.field_coverage()
         if outcome != "finished":
             logger.warning("Crawl run %s %s: %s", stats.get("finews/run_id"), outcome, why)
-        return {"outcome": outcome, "counts": counts, "stats": run_stats}
+        return {
+            "outcome": outcome,
+            "counts": counts,
+            "stats": run_stats,
+            "verdict": stats.get("finews/health/verdict"),
+            "reasons": list(stats.get("finews/health/reasons") or []),
+        }

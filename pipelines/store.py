@@ -148,6 +148,7 @@ class StorePipeline:
     def close_spider(self) -> Coroutine[Any, Any, None] | None:
         """Write what is buffered; in a crawl, an awaitable of the last writes."""
         self.flush()
+        self.run.publish()
         return _in_crawl_or_now(self._written())
 
     # --- signals ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""`finews runs`: recent crawl runs with their outcome and counts, newest first."""
+"""`finews runs`: recent crawl runs with their outcome, health verdict and counts, newest first;
+then why each run that is not healthy is not."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ COLUMNS = (
     ("started_at", "started (UTC)"),
     ("duration_seconds", "secs"),
     ("outcome", "outcome"),
+    ("verdict", "verdict"),
     ("pages", "pages"),
     ("new", "new"),
     ("updated", "updated"),
@@ -70,7 +72,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(format_table(runs))
     for item in runs:
-        why = (item.get("stats") or {}).get("outcome_reason")
-        if item["outcome"] not in ("finished", "running") and why:
+        if item["health_reasons"]:
+            print(f"run {item['id']}: {item['verdict']}: {'; '.join(item['health_reasons'])}")
+        elif item["outcome"] not in ("finished", "running"):
+            # A run recorded without a verdict (an archive import, or before run health).
+            why = (item.get("stats") or {}).get("outcome_reason")
             print(f"run {item['id']}: {item['outcome']}: {why}")
     return 0

@@ -190,8 +190,9 @@ def _same_reading(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
     return {**one, "crawled_at": None} == {**other, "crawled_at": None}
 
 
-#: When workers of one run disagree, the worst outcome is the run's.
+#: When workers of one run disagree, the worst outcome and verdict are the run's.
 _OUTCOME_RANK = {"finished": 0, "interrupted": 1, "failed": 2}
+_VERDICT_RANK = {None: 0, "skipped": 1, "healthy": 2, "unhealthy": 3, "interrupted": 4, "failed": 5}
 
 
 def _run_dict(run: CrawlRun) -> dict[str, Any]:
@@ -209,6 +210,8 @@ def _run_dict(run: CrawlRun) -> dict[str, Any]:
     }
     for name in RUN_COUNTS:
         record[name] = getattr(run, name)
+    record["verdict"] = run.verdict
+    record["health_reasons"] = list(run.health_reasons or [])
     record["stats"] = dict(run.stats or {})
     return record
 
@@ -674,11 +677,15 @@ class Repository:
         outcome: str,
         counts: Mapping[str, int],
         stats: Mapping[str, Any] | None = None,
+        verdict: str | None = None,
+        reasons: Sequence[str] = (),
     ) -> None:
-        """Record how a crawl ended: outcome (finished/failed/interrupted), counts, stats.
+        """Record how a crawl ended: outcome (finished/failed/interrupted), counts, stats, and
+        its health verdict with the reasons (`finews_crawler.health`).
 
         Several workers of one distributed run share its row: each adds its counts and numeric
-        stats to what the others recorded, and the worst outcome stands.
+        stats to what the others recorded, the worst outcome and verdict stand, and the reasons
+        are united.
         """
         with self._write_session() as session:
             run = session.get(CrawlRun, run_id, with_for_update=True)
@@ -700,12 +707,32 @@ class Repository:
             run.stats = merged
             if not shared or _OUTCOME_RANK.get(outcome, 0) > _OUTCOME_RANK.get(run.outcome, 0):
                 run.outcome = outcome
+            if not shared or _VERDICT_RANK.get(verdict, 0) > _VERDICT_RANK.get(run.verdict, 0):
+                run.verdict = verdict
+            earlier_reasons = list(run.health_reasons or []) if shared else []
+            run.health_reasons = earlier_reasons + [r for r in reasons if r not in earlier_reasons]
             run.finished_at = utcnow()
 
     def get_run(self, run_id: int) -> dict[str, Any] | None:
         with self._read_session() as session:
             run = session.get(CrawlRun, run_id)
             return _run_dict(run) if run is not None else None
+
+    def finished_runs(
+        self, spider: str, limit: int, but: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The latest runs of `spider` that finished (whatever their health), newest first,
+        without run `but`."""
+        stmt = (
+            select(CrawlRun)
+            .where(CrawlRun.spider == spider, CrawlRun.outcome == "finished")
+            .order_by(CrawlRun.id.desc())
+            .limit(limit)
+        )
+        if but is not None:
+            stmt = stmt.where(CrawlRun.id != but)
+        with self._read_session() as session:
+            return [_run_dict(run) for run in session.scalars(stmt)]
 
     def recent_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The latest crawl runs, newest first."""

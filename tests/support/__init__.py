@@ -1,0 +1,1 @@
+"""Helpers shared by tests (never a test module); importable by crawls the tests start."""
