@@ -153,6 +153,45 @@ def _str_list(value: Any) -> list[str]:
     return [clean_text(str(v)) for v in value if v is not None and v != ""]
 
 
+#: The item fields a page's reading and an article both hold, in the record's order after `url`.
+_ITEM_FIELDS = (
+    "name",
+    "title",
+    "published_at",
+    "categories",
+    "tags",
+    "media",
+    "digest",
+    "body_html",
+    "body_text",
+    "share_url",
+    "upstream_url",
+    "stocks",
+    "images",
+    "crawled_at",
+    "share_status",
+    "share_title",
+    "share_text",
+    "layout",
+)
+
+
+def _item_values(source: PageRecord | ArticleState, url: str) -> dict[str, Any]:
+    """The item fields of a reading or an article, as a record: copies of its lists, the date
+    as the site shows it."""
+    values: dict[str, Any] = {"info_code": source.info_code, "url": url}
+    for name in _ITEM_FIELDS:
+        value = getattr(source, name)
+        if name == "published_at":
+            value = format_published_at(value)
+        elif name == "stocks":
+            value = [dict(stock) for stock in value]
+        elif isinstance(value, list):
+            value = list(value)
+        values[name] = value
+    return values
+
+
 def _stocks(value: Any) -> list[dict[str, str]]:
     stocks = []
     for stock in value or []:
@@ -235,28 +274,7 @@ class PageRecord:
 
     def as_item(self) -> dict[str, Any]:
         """This reading as an item again (what `from_item` reads), to apply it later."""
-        item: dict[str, Any] = {
-            "info_code": self.info_code,
-            "url": self.path,
-            "name": self.name,
-            "title": self.title,
-            "published_at": format_published_at(self.published_at),
-            "categories": list(self.categories),
-            "tags": list(self.tags),
-            "media": self.media,
-            "digest": self.digest,
-            "body_html": self.body_html,
-            "body_text": self.body_text,
-            "share_url": self.share_url,
-            "upstream_url": self.upstream_url,
-            "stocks": [dict(stock) for stock in self.stocks],
-            "images": list(self.images),
-            "crawled_at": self.crawled_at,
-            "share_status": self.share_status,
-            "share_title": self.share_title,
-            "share_text": self.share_text,
-            "layout": self.layout,
-        }
+        item = _item_values(self, self.path)
         if self.source_markdown is not None:
             item["source_markdown"] = self.source_markdown
         return item
@@ -384,30 +402,13 @@ class ArticleState:
     COLUMNS = (
         "info_code",
         "url",
-        "name",
-        "title",
-        "published_at",
-        "categories",
-        "tags",
         "urls",
-        "media",
-        "digest",
-        "body_html",
-        "body_text",
-        "share_url",
-        "upstream_url",
-        "stocks",
-        "images",
-        "crawled_at",
-        "share_status",
-        "share_title",
-        "share_text",
+        *_ITEM_FIELDS,
         "content_hash",
         "revision",
         "first_seen_at",
         "last_seen_at",
         "changed_at",
-        "layout",
     )
 
     @classmethod
@@ -456,26 +457,7 @@ class ArticleState:
     def record(self) -> dict[str, Any]:
         """The export record (see `Repository.iter_articles`)."""
         return {
-            "info_code": self.info_code,
-            "url": self.url,
-            "name": self.name,
-            "title": self.title,
-            "published_at": format_published_at(self.published_at),
-            "categories": list(self.categories),
-            "tags": list(self.tags),
-            "media": self.media,
-            "digest": self.digest,
-            "body_html": self.body_html,
-            "body_text": self.body_text,
-            "share_url": self.share_url,
-            "upstream_url": self.upstream_url,
-            "stocks": [dict(s) for s in self.stocks],
-            "images": list(self.images),
-            "crawled_at": self.crawled_at,
-            "share_status": self.share_status,
-            "share_title": self.share_title,
-            "share_text": self.share_text,
-            "layout": self.layout,
+            **_item_values(self, self.url),
             "urls": list(self.urls),
             "revision": self.revision,
             "content_hash": self.content_hash,
