@@ -43,26 +43,37 @@ T = TypeVar("T")
 class Stats(Protocol):
     def inc_value(self, key: str, count: int = 1, start: int = 0) -> None: ...
 
+    def set_value(self, key: str, value: Any) -> None: ...
+
 
 class ThreadStats:
-    """Stat increments made in the store thread, applied to the crawler's stats on the event loop.
+    """Stat changes made in the store thread, applied to the crawler's stats on the event loop.
 
-    Scrapy's stats collector is a plain dict: two threads incrementing one key may lose a count.
+    Scrapy's stats collector is a plain dict: two threads incrementing one key may lose a count,
+    and a key added while the event loop walks the stats breaks the walk.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._values: dict[str, Any] = {}
 
     def inc_value(self, key: str, count: int = 1, start: int = 0) -> None:
         with self._lock:
             self._counts[key] += count
 
+    def set_value(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._values[key] = value
+
     def apply_to(self, stats: Stats) -> None:
         with self._lock:
             counts, self._counts = self._counts, Counter()
+            values, self._values = self._values, {}
         for key, count in counts.items():
             stats.inc_value(key, count)
+        for key, value in values.items():
+            stats.set_value(key, value)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -119,7 +130,7 @@ class BatchWriter:
             self.repository = self._retried(lambda: Repository(self.database_url), retry=retry)
         except Exception as exc:
             logger.error(
-                "Cannot open the database %s (%s); writes will be spooled to %s",
+                "Cannot open the database %s (%s); what cannot be written is spooled to %s",
                 mask_url(self.database_url),
                 exc,
                 self.spool.directory,

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
     from finews_crawler.store.repository import Repository
+    from pipelines.batch_writer import Stats
 
 logger = logging.getLogger(__name__)
 
@@ -45,17 +46,18 @@ class RunRecord:
         self.items_seen = 0
         self.coverage: Counter[str] = Counter()
 
-    def start(self, repository: Repository) -> int | None:
-        """Record the start of the run; its id, or None when it could not be recorded."""
+    def start(self, repository: Repository, stats: Stats) -> int | None:
+        """Record the start of the run; its id, or None when it could not be recorded. `stats`
+        counts what happened (the store thread's, when it starts the run)."""
         spider = self.crawler.spider
         run_key = getattr(spider, "run_id", None)
         try:
             run_id = repository.start_run(spider.name, str(run_key) if run_key else None)
         except Exception:
             logger.exception("Could not record the crawl run in %r", repository)
-            self.crawler.stats.inc_value("finews/errors")
+            stats.inc_value("finews/errors")
             return None
-        self.crawler.stats.set_value("finews/run_id", run_id)
+        stats.set_value("finews/run_id", run_id)
         return run_id
 
     def count(self, record: Mapping[str, Any]) -> None:

@@ -185,16 +185,16 @@ class StorePipeline:
 
     async def _finish_run(self, reason: str) -> None:
         await self._written()
+        self._apply_thread_stats()
         self.writes.finish_run(self.run.finish(reason))
         self.writes.close()
         if self.thread is not None:
             self.thread.shutdown()
-        self._apply_thread_stats()
 
     def _start_run(self, repository: Repository) -> None:
         """Record the crawl run, once the database is open."""
         if self.writes.run_id is None:
-            self.writes.run_id = self.run.start(repository)
+            self.writes.run_id = self.run.start(repository, self.thread_stats)
 
     # --- buffering -------------------------------------------------------------------------
 
