@@ -159,7 +159,9 @@ def _coverage_problems(
 def layout_problems(stats: Mapping[str, Any]) -> list[str]:
     """Signs that the site's page layout changed, from this run alone: pages the
     layout-independent reader read (`finews/layout/generic`), and article pages no reader
-    accepted (`finews/layout_refused`)."""
+    accepted (`finews/layout_refused`). Pages read by known layouts, whichever, are read
+    exactly: no sign (an incremental run reads a few pages, so which known layouts it met says
+    little next to the previous runs)."""
     read = {
         key.removeprefix(LAYOUT_STAT): count
         for key, count in stats.items()
