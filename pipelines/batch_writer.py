@@ -118,7 +118,6 @@ class BatchWriter:
         #: The crawl run the writes belong to (revisions, quarantine entries and spool lines
         #: name it); set when the run is recorded.
         self.run_id: int | None = None
-        self.sleep: Callable[[float], None] = time.sleep
 
     # --- the database ----------------------------------------------------------------------
 
@@ -127,7 +126,9 @@ class BatchWriter:
         if self.repository is not None:
             return self.repository
         try:
-            self.repository = self._retried(lambda: Repository(self.database_url), retry=retry)
+            self.repository = self._retried(
+                lambda: Repository(self.database_url), "Opening the database", retry=retry
+            )
         except Exception as exc:
             logger.error(
                 "Cannot open the database %s (%s); what cannot be written is spooled to %s",
@@ -145,7 +146,7 @@ class BatchWriter:
         if self.repository is not None:
             self.repository.close()
 
-    def _retried(self, call: Callable[[], T], *, retry: bool = True, what: str = "") -> T:
+    def _retried(self, call: Callable[[], T], what: str, *, retry: bool = True) -> T:
         """`call()`, again after a pause (doubling) while it fails on the connection."""
         attempt = 0
         while True:
@@ -159,13 +160,13 @@ class BatchWriter:
                 self.stats.inc_value("finews/store/retries")
                 logger.warning(
                     "%s failed (%s); retry %d/%d in %.1fs",
-                    what or "Opening the database",
+                    what,
                     describe(exc),
                     attempt,
                     self.retries,
                     delay,
                 )
-                self.sleep(delay)
+                time.sleep(delay)  # in the store thread during a crawl
 
     # --- items -----------------------------------------------------------------------------
 
@@ -197,7 +198,7 @@ class BatchWriter:
         assert self.repository is not None
         repository = self.repository
         counts = self._retried(
-            lambda: repository.write_items(batch, self.run_id), what=f"Writing {len(batch)} items"
+            lambda: repository.write_items(batch, self.run_id), f"Writing {len(batch)} items"
         )
         self.count_written(counts)
 
