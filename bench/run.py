@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines.store import error_count
+from finews_crawler.health import error_count
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

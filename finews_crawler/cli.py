@@ -23,6 +23,7 @@ COMMANDS = {
     "browse": ("browse", "serve the SQLite database read-only in a browser (Datasette)"),
     "import-archive": ("import_archive", "import Jekyll posts (the site's archive)"),
     "quarantine": ("quarantine", "list pages and posts that failed validation"),
+    "revisions": ("revisions", "list readings held for review; accept or reject one"),
 }
 
 

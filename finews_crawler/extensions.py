@@ -7,17 +7,33 @@ crawl's CPU (bench/). At engine start the extension freezes everything loaded so
 never garbage: modules, settings, the ORM's tables) so collections no longer walk it, and raises
 the first generation's threshold to FINEWS_GC_GEN0_THRESHOLD (0 keeps Python's).
 Stats: finews/gc/frozen (objects frozen).
+
+`RunHealth`: the verdict on every crawl (`scrapy crawl`, scrapyd, `finews crawl` alike). At
+`spider_closed` it judges the run (`finews_crawler.health.judge`: the outcome, the layouts used,
+and listings, items and field coverage against the spider's previous finished runs in
+`crawl_runs`, with FINEWS_MAX_ERROR_RATIO, FINEWS_MIN_LISTED_RATIO and
+FINEWS_MIN_COVERAGE_RATIO), sets the stats finews/health/verdict and finews/health/reasons, and
+logs a verdict other than healthy at ERROR. The store pipeline's run record stores both with the
+run (its `spider_closed` handler runs after this one: extensions are built before the engine and
+its pipelines, so they are connected first). `finews crawl` exits on the verdict.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
+from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.spiders import Spider
 
 from finews_crawler import defaults
+from finews_crawler.health import HEALTHY, OK_VERDICTS, PREVIOUS_RUNS, judge
+from finews_crawler.store.repository import Repository
+
+logger = logging.getLogger(__name__)
 
 
 class GarbageCollectionTuning:
@@ -49,3 +65,52 @@ class GarbageCollectionTuning:
         """Leave the interpreter as it was (several crawls may run in one process)."""
         gc.set_threshold(*self.saved_thresholds)
         gc.unfreeze()
+
+
+class RunHealth:
+    """Judges the run at its end; see the module docstring."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.database_url: str = settings.get("FINEWS_DATABASE_URL", defaults.DATABASE_URL) or ""
+        self.thresholds = {
+            "max_error_ratio": settings.getfloat(
+                "FINEWS_MAX_ERROR_RATIO", defaults.MAX_ERROR_RATIO
+            ),
+            "min_listed_ratio": settings.getfloat(
+                "FINEWS_MIN_LISTED_RATIO", defaults.MIN_LISTED_RATIO
+            ),
+            "min_coverage_ratio": settings.getfloat(
+                "FINEWS_MIN_COVERAGE_RATIO", defaults.MIN_COVERAGE_RATIO
+            ),
+        }
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunHealth:
+        health = cls(crawler)
+        crawler.signals.connect(health.spider_closed, signal=signals.spider_closed)
+        return health
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        stats = self.crawler.stats
+        run_id = stats.get_value("finews/run_id")
+        previous = self.previous_runs(spider.name, run_id) if reason == "finished" else []
+        verdict, reasons = judge(reason, stats.get_stats(), previous, **self.thresholds)
+        stats.set_value("finews/health/verdict", verdict)
+        stats.set_value("finews/health/reasons", reasons)
+        if verdict == HEALTHY:
+            logger.info("Crawl run %s is healthy", run_id)
+        elif verdict not in OK_VERDICTS:
+            logger.error("Crawl run %s is %s: %s", run_id, verdict, "; ".join(reasons))
+
+    def previous_runs(self, spider: str, run_id: int | None) -> list[dict[str, Any]]:
+        """The spider's latest finished runs but this one (none when they cannot be read)."""
+        if not self.database_url:
+            return []
+        try:
+            with Repository(self.database_url) as repository:
+                return repository.finished_runs(spider, PREVIOUS_RUNS, but=run_id)
+        except Exception as exc:
+            logger.warning("Could not read the previous runs (%s): run health compares none", exc)
+            return []

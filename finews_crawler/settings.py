@@ -104,9 +104,12 @@ FINEWS_GC_GEN0_THRESHOLD = _env("FINEWS_GC_GEN0_THRESHOLD", defaults.GC_GEN0_THR
 #: stderr is a terminal), on or off; redrawn every FINEWS_PROGRESS_INTERVAL seconds.
 FINEWS_PROGRESS = _env("FINEWS_PROGRESS", defaults.PROGRESS)
 FINEWS_PROGRESS_INTERVAL = _env("FINEWS_PROGRESS_INTERVAL", defaults.PROGRESS_INTERVAL)
+#: RunHealth judges every run at its end (finews_crawler.health; FINEWS_MAX_ERROR_RATIO,
+#: FINEWS_MIN_LISTED_RATIO, FINEWS_MIN_COVERAGE_RATIO) and the store records the verdict.
 EXTENSIONS = {
     "finews_crawler.extensions.GarbageCollectionTuning": 0,
-    "finews_crawler.progress.CrawlProgress": 500,
+    "finews_crawler.extensions.RunHealth": 500,
+    "finews_crawler.progress.CrawlProgress": 600,
 }
 DOWNLOAD_TIMEOUT = 30
 #: Pages larger than this are aborted (the site's biggest article is well under 1 MiB).

@@ -1,62 +1,51 @@
-"""Store pipeline: items go to the database in batches; a run is recorded from start to finish.
+"""Store pipeline: items go to the database in batches, without holding up the crawl.
 
-- At open: opens `Repository(FINEWS_DATABASE_URL)` (which migrates the schema), records a crawl run
-  (spider name and the spider's optional `run_id` attribute as the run key; the run's id is in
-  the stat `finews/run_id`) and replays what earlier runs spooled.
+- At open: opens `Repository(FINEWS_DATABASE_URL)` (which migrates the schema), records the
+  crawl run (`pipelines.run_record`) and replays what earlier runs spooled.
 - Items are buffered and written every FINEWS_STORE_BATCH_SIZE items, and at close, one
   transaction per batch (merge and dedupe by infoCode happen in the repository). With
   FINEWS_STORE_PROCESS (default on a machine with more than one core) batches are written by a
-  writer process (`finews_crawler.store.writer`), so the crawl's core keeps crawling; at most
-  FINEWS_STORE_MAX_PENDING batches are in flight (then items wait), and a batch the writer could
-  not write is written here instead, the way below, so its failures are handled once (after the
-  writer died, every batch is). A write that
-  fails on the connection (database gone, SQLite locked) is retried FINEWS_STORE_RETRIES times
-  with exponential backoff from FINEWS_STORE_RETRY_DELAY seconds; then the batch is spooled as
-  JSONL under FINEWS_SPOOL_DIR and replayed by the next run. A batch the database rejects for
-  its data is split, and an item that still fails is quarantined: nothing is silently lost.
+  writer process (`finews_crawler.store.writer`), so the crawl's core keeps crawling. Otherwise,
+  and for a batch the writer could not write (after the writer died, for every batch), the
+  batch goes through `pipelines.batch_writer.BatchWriter` (retries, splitting, quarantine, spool)
+  in the store thread: a locked or vanished database, and the pauses between retries, never
+  block the crawl's event loop. At most FINEWS_STORE_MAX_PENDING batches are in flight (then
+  items wait), and the spider closes only when every one has landed. Without an event loop (an
+  archive import driving the pipelines itself) every write happens at once, in the caller.
 - Through Scrapy's `item_dropped` signal it also stores items other pipelines dropped with
   `DuplicateItem` (a later page of an article the feed already has: merged, not lost) and
   quarantines items dropped with `QuarantineItem`; `item_error` (a pipeline crashed on an item)
   and the `page_quarantined` signal quarantine too (see `pipelines.errors`).
-- At `spider_closed`: finishes the run with its outcome, its counts from the crawler stats
-  (`finews/pages` + `finews/listing_pages`, `finews/new`, `updated`, `unchanged`, `merged`,
-  `duplicate`, `quarantined`, `errors`) and its stats, including field coverage (the share of
-  items with each field non-empty). Outcome: `interrupted` when shut down by a signal; `failed`
-  when the crawl did not finish, no page was fetched (unless `finews/offline`: an archive
-  import) or read, or errors (`error_count`) exceed FINEWS_MAX_ERROR_RATIO of the pages
-  (default 0.2); else `finished`. Run health against earlier runs: `finews_crawler.health`.
+- At `spider_closed`: finishes the run row with its outcome, counts and stats
+  (`pipelines.run_record`).
 
-Stats: finews/new, finews/updated, finews/unchanged, finews/merged (per item written),
-finews/store/batches, finews/store/writer_batches (written by the writer process),
-finews/store/writer_failed (batches it handed back), finews/store/retries, finews/spooled,
-finews/spool/replayed,
-finews/errors, finews/quarantined (for what this pipeline quarantines itself).
+Stats: those of `pipelines.batch_writer`, finews/store/writer_batches (written by the writer
+process), finews/store/writer_failed (batches it handed back), finews/errors and
+finews/quarantined (for what this pipeline quarantines itself).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import fields
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from finews_crawler import defaults
 from finews_crawler.child_process import ChildDied, ChildProcess
 from finews_crawler.items import ArticleItem
 from finews_crawler.signals import page_quarantined
-from finews_crawler.store.engine import mask_url
-from finews_crawler.store.repository import EXCERPT_MAX, Repository
+from finews_crawler.store.repository import Repository
 from finews_crawler.store.spool import Spool
+from pipelines.batch_writer import BatchWriter, ThreadStats, describe, excerpt_of
 from pipelines.errors import DuplicateItem, QuarantineItem
+from pipelines.run_record import RunRecord
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -66,54 +55,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Item fields whose coverage is recorded (the ArticleItem fields).
-COVERAGE_FIELDS = tuple(f.name for f in fields(ArticleItem) if f.name != "parse_error")
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A failure of the connection (worth retrying), not of the data."""
-    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeoutError):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
-
-
-def error_count(stats: dict[str, Any]) -> int:
-    """Pages that failed after their retries, and callbacks that raised.
-
-    Not every ERROR log line: the share host being gone is expected and costs no article.
-    """
-    exceptions = (v for k, v in stats.items() if k.startswith("spider_exceptions/"))
-    return stats.get("finews/errors", 0) + sum(exceptions)
-
-
-def run_outcome(
-    reason: str | None, stats: dict[str, Any], max_error_ratio: float
-) -> tuple[str, str]:
-    """(outcome, why) of a run from the spider's close reason and the crawler stats."""
-    if reason == "shutdown":
-        return "interrupted", "shut down before the crawl finished"
-    if reason != "finished":
-        return "failed", f"the crawl did not finish ({reason})"
-    if not stats.get("finews/offline") and not stats.get("downloader/response_count", 0):
-        return "failed", "no page was fetched"
-    pages = stats.get("finews/pages", 0) + stats.get("finews/listing_pages", 0)
-    if not pages:
-        return "failed", "no listing or article page could be read"
-    errors = error_count(stats)
-    if errors > max_error_ratio * pages:
-        return "failed", f"{errors} errors for {pages} pages (more than {max_error_ratio:.0%})"
-    return "finished", ""
-
-
-def describe(exc: BaseException) -> str:
-    """`Type: first line of the message` (a database error carries its SQL after that)."""
-    text = str(exc)
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
-
 
 def _event_loop_running() -> bool:
-    """Whether an event loop runs here (a crawl) to drive the writer process; an archive import
-    drives the pipelines without one and writes in-process."""
+    """Whether an event loop runs here (a crawl); an archive import drives the pipelines
+    without one and writes at once."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -121,9 +66,12 @@ def _event_loop_running() -> bool:
     return True
 
 
-def _excerpt(record: dict[str, Any]) -> str:
-    text = "\n".join(str(record.get(name) or "") for name in ("title", "body_text"))
-    return text.strip()[:EXCERPT_MAX]
+def _in_crawl_or_now(work: Coroutine[Any, Any, None]) -> Coroutine[Any, Any, None] | None:
+    """In a crawl, `work` for Scrapy to await; without an event loop, done here and now."""
+    if _event_loop_running():
+        return work
+    asyncio.run(work)
+    return None
 
 
 class StorePipeline:
@@ -138,23 +86,30 @@ class StorePipeline:
             raise NotConfigured("FINEWS_DATABASE_URL is empty")
         batch_size = settings.getint("FINEWS_STORE_BATCH_SIZE", defaults.STORE_BATCH_SIZE)
         self.batch_size = max(1, batch_size)
-        self.retries = max(0, settings.getint("FINEWS_STORE_RETRIES", defaults.STORE_RETRIES))
-        self.retry_delay = max(
-            0.0, settings.getfloat("FINEWS_STORE_RETRY_DELAY", defaults.STORE_RETRY_DELAY)
+        self.run = RunRecord(
+            crawler, settings.getfloat("FINEWS_MAX_ERROR_RATIO", defaults.MAX_ERROR_RATIO)
         )
-        self.max_error_ratio = settings.getfloat("FINEWS_MAX_ERROR_RATIO", defaults.MAX_ERROR_RATIO)
-        self.spool = Spool(settings.get("FINEWS_SPOOL_DIR") or defaults.SPOOL_DIR)
+        #: Stats counted by writes in the store thread, applied here on the event loop.
+        self.thread_stats = ThreadStats()
+        self.writes = BatchWriter(
+            self.database_url,
+            Spool(settings.get("FINEWS_SPOOL_DIR") or defaults.SPOOL_DIR),
+            self.thread_stats,
+            retries=max(0, settings.getint("FINEWS_STORE_RETRIES", defaults.STORE_RETRIES)),
+            retry_delay=max(
+                0.0, settings.getfloat("FINEWS_STORE_RETRY_DELAY", defaults.STORE_RETRY_DELAY)
+            ),
+            on_open=self._start_run,
+        )
         self.use_writer = settings.getbool("FINEWS_STORE_PROCESS", defaults.STORE_PROCESS)
         max_pending = settings.getint("FINEWS_STORE_MAX_PENDING", defaults.STORE_MAX_PENDING)
         self.max_pending = max(1, max_pending)
         self.writer: asyncio.Future[ChildProcess | None] | None = None
+        #: Writes in flight (in the writer process or the store thread).
         self.pending: set[asyncio.Future] = set()
-        self.repository: Repository | None = None
-        self.run_id: int | None = None
+        #: One thread, so writes land in the order they were made.
+        self.thread: ThreadPoolExecutor | None = None
         self.buffer: list[dict[str, Any]] = []
-        self.items_seen = 0
-        self.coverage: Counter[str] = Counter()
-        self.sleep: Callable[[float], None] = time.sleep
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -165,14 +120,24 @@ class StorePipeline:
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
+    @property
+    def repository(self) -> Repository | None:
+        """The article store, once open."""
+        return self.writes.repository
+
+    @property
+    def run_id(self) -> int | None:
+        """The crawl run's id in `crawl_runs`, once recorded."""
+        return self.writes.run_id
+
     # --- Scrapy component methods -----------------------------------------------------------
 
     def open_spider(self) -> None:
-        self.repository = self._open_repository()
-        if self.repository is None:
-            return
-        self._start_run()
-        self.replay_spool()
+        # One attempt, no pause: nothing is downloading yet. When it fails, the first write
+        # opens the database (with retries, in the store thread).
+        if self.writes.open(retry=False) is not None:
+            self._off_loop(partial(self.writes.replay, self.batch_size))
+        self._apply_thread_stats()
 
     def process_item(self, item: Any) -> Any:
         self.add(item)
@@ -180,12 +145,11 @@ class StorePipeline:
             return self._when_written(item)
         return item
 
-    def close_spider(self) -> Any:
-        """Write what is buffered; with a writer process, an awaitable of the last writes."""
+    def close_spider(self) -> Coroutine[Any, Any, None] | None:
+        """Write what is buffered; in a crawl, an awaitable of the last writes."""
         self.flush()
-        if self.pending or self.writer is not None:
-            return self._close_writer()
-        return None
+        self.run.publish()
+        return _in_crawl_or_now(self._written())
 
     # --- signals ---------------------------------------------------------------------------
 
@@ -199,7 +163,7 @@ class StorePipeline:
             self.quarantine(
                 exception.url or record.get("url") or "",
                 exception.reason,
-                exception.excerpt if exception.excerpt is not None else _excerpt(record),
+                exception.excerpt if exception.excerpt is not None else excerpt_of(record),
             )
 
     def item_error(
@@ -209,62 +173,30 @@ class StorePipeline:
         self.stats.inc_value("finews/errors")
         self.stats.inc_value("finews/quarantined")
         reason = f"pipeline error: {failure.type.__name__}: {failure.getErrorMessage()}"
-        self.quarantine(record.get("url") or "", reason, _excerpt(record))
+        self.quarantine(record.get("url") or "", reason, excerpt_of(record))
 
     def page_quarantined(self, url: str, reason: str, excerpt: str | None = None) -> None:
         self.stats.inc_value("finews/quarantined")
         self.quarantine(url, reason, excerpt or "")
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
-        stats = self.stats.get_stats()
-        outcome, why = run_outcome(reason, stats, self.max_error_ratio)
-        counts = {
-            "pages": stats.get("finews/pages", 0) + stats.get("finews/listing_pages", 0),
-            "errors": error_count(stats),
-        }
-        for name in ("new", "updated", "unchanged", "merged", "duplicate", "quarantined"):
-            counts[name] = stats.get(f"finews/{name}", 0)
-        run_stats = dict(stats)
-        run_stats["finish_reason"] = reason
-        run_stats["outcome_reason"] = why
-        run_stats["items"] = self.items_seen
-        run_stats["field_coverage"] = self.field_coverage()
-        if outcome != "finished":
-            logger.warning("Crawl run %s %s: %s", self.run_id, outcome, why)
-        if self.repository is not None and self.run_id is not None:
-            try:
-                self.repository.finish_run(self.run_id, outcome, counts, run_stats)
-            except Exception as exc:
-                logger.error("Could not finish crawl run %s (%s); spooled", self.run_id, exc)
-                self.spool.write(
-                    [
-                        {
-                            "kind": "finish_run",
-                            "run_id": self.run_id,
-                            "outcome": outcome,
-                            "counts": counts,
-                            "stats": run_stats,
-                        }
-                    ]
-                )
-        if self.repository is not None:
-            self.repository.close()
+    def spider_closed(self, spider: Spider, reason: str) -> Coroutine[Any, Any, None] | None:
+        """Finish the run row once every write has landed; then close the database."""
+        return _in_crawl_or_now(self._finish_run(reason))
 
-    def _start_run(self) -> None:
-        """Record the crawl run (once the database is there)."""
-        if self.repository is None or self.run_id is not None:
-            return
-        spider = self.crawler.spider
-        run_key = getattr(spider, "run_id", None)
-        try:
-            self.run_id = self.repository.start_run(spider.name, str(run_key) if run_key else None)
-        except Exception:
-            logger.exception("Could not record the crawl run in %s", mask_url(self.database_url))
-            self.stats.inc_value("finews/errors")
-        else:
-            self.stats.set_value("finews/run_id", self.run_id)
+    async def _finish_run(self, reason: str) -> None:
+        await self._written()
+        self._apply_thread_stats()
+        self.writes.finish_run(self.run.finish(reason))
+        self.writes.close()
+        if self.thread is not None:
+            self.thread.shutdown()
 
-    # --- buffering and writing -------------------------------------------------------------
+    def _start_run(self, repository: Repository) -> None:
+        """Record the crawl run, once the database is open."""
+        if self.writes.run_id is None:
+            self.writes.run_id = self.run.start(repository, self.thread_stats)
+
+    # --- buffering -------------------------------------------------------------------------
 
     @staticmethod
     def _record(item: Any) -> dict[str, Any]:
@@ -277,43 +209,75 @@ class StorePipeline:
     def add(self, item: Any) -> None:
         """Buffer an item; a full buffer is written at once."""
         record = self._record(item)
-        self.items_seen += 1
-        for name in COVERAGE_FIELDS:
-            if record.get(name) not in (None, "", [], {}):
-                self.coverage[name] += 1
+        self.run.count(record)
         self.buffer.append(record)
         if len(self.buffer) >= self.batch_size:
             self.flush()
 
     def flush(self) -> None:
-        """Write whatever is buffered."""
+        """Write whatever is buffered: in the writer process when there is one, else in the
+        store thread."""
         batch, self.buffer = self.buffer, []
-        if batch:
-            self.store(batch)
-
-    def field_coverage(self) -> dict[str, float]:
-        if not self.items_seen:
-            return {}
-        return {name: round(self.coverage[name] / self.items_seen, 4) for name in COVERAGE_FIELDS}
-
-    def store(self, batch: list[dict[str, Any]]) -> None:
-        """Write a batch: in the writer process when there is one, else here."""
-        if self.use_writer and self.repository is not None and _event_loop_running():
-            written = asyncio.ensure_future(self._write_in_writer(batch))
-            self.pending.add(written)
-            written.add_done_callback(self.pending.discard)
+        if not batch:
+            return
+        if self.use_writer and self.writes.repository is not None and _event_loop_running():
+            self._track(asyncio.ensure_future(self._write_in_writer(batch)))
         else:
-            self.write_batch(batch)
+            self._off_loop(partial(self.writes.write, batch))
+
+    def quarantine(self, url: str, reason: str, excerpt: str = "") -> None:
+        """Record a quarantined page (in the store thread during a crawl)."""
+        self._off_loop(partial(self.writes.quarantine, url, reason, excerpt))
+
+    # --- where writes run ------------------------------------------------------------------
+
+    def _off_loop(self, write: Callable[[], None]) -> None:
+        """A blocking write: in a crawl, run in the store thread and tracked until it lands;
+        without an event loop, run here."""
+        if _event_loop_running():
+            self._track(asyncio.ensure_future(self._in_thread(write)))
+        else:
+            write()
+            self._apply_thread_stats()
+
+    async def _in_thread(self, write: Callable[[], None]) -> None:
+        if self.thread is None:
+            self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finews-store")
+        try:
+            await asyncio.get_running_loop().run_in_executor(self.thread, write)
+        finally:
+            self._apply_thread_stats()
+
+    def _apply_thread_stats(self) -> None:
+        self.thread_stats.apply_to(self.stats)
+
+    def _track(self, write: asyncio.Future) -> None:
+        self.pending.add(write)
+        write.add_done_callback(self.pending.discard)
+
+    async def _when_written(self, item: Any) -> Any:
+        """Hold an item while FINEWS_STORE_MAX_PENDING batches are in flight (bounded memory)."""
+        while len(self.pending) >= self.max_pending:
+            await asyncio.wait(set(self.pending), return_when=asyncio.FIRST_COMPLETED)
+        return item
+
+    async def _written(self) -> None:
+        """Wait for every write in flight; then stop the writer process."""
+        while self.pending:
+            await asyncio.wait(set(self.pending))
+        if self.writer is not None and (writer := await self.writer) is not None:
+            self.writer = None
+            await writer.close()
 
     # --- the writer process ------------------------------------------------------------------
 
     async def _write_in_writer(self, batch: list[dict[str, Any]]) -> None:
         writer = await self._writer()
         if writer is None:
-            self.write_batch(batch)
+            await self._in_thread(partial(self.writes.write, batch))
             return
         try:
-            counts = await writer.call((batch, self.run_id))
+            counts = await writer.call((batch, self.writes.run_id))
         except Exception as exc:
             if isinstance(exc, ChildDied):
                 self.use_writer = False  # later batches are written here, without a detour
@@ -323,10 +287,11 @@ class StorePipeline:
                 len(batch),
                 describe(exc),
             )
-            self.write_batch(batch)
+            await self._in_thread(partial(self.writes.write, batch))
             return
         self.stats.inc_value("finews/store/writer_batches")
-        self._count_written(counts)
+        self.writes.count_written(counts)
+        self._apply_thread_stats()
 
     def _writer(self) -> asyncio.Future[ChildProcess | None]:
         """The writer process, started on first use (None when it cannot start)."""
@@ -341,167 +306,3 @@ class StorePipeline:
             logger.error("Could not start the writer process (%s); writing here", exc)
             self.use_writer = False
             return None
-
-    async def _when_written(self, item: Any) -> Any:
-        """Hold an item while FINEWS_STORE_MAX_PENDING batches are in flight (bounded memory)."""
-        while len(self.pending) >= self.max_pending:
-            await asyncio.wait(set(self.pending), return_when=asyncio.FIRST_COMPLETED)
-        return item
-
-    async def _close_writer(self) -> None:
-        while self.pending:
-            await asyncio.wait(set(self.pending))
-        if self.writer is not None and (writer := await self.writer) is not None:
-            await writer.close()
-
-    # --- writing here ------------------------------------------------------------------------
-
-    def write_batch(self, batch: list[dict[str, Any]]) -> None:
-        """Write a batch: retried, split on bad data, spooled when the database stays away."""
-        if self.repository is None:
-            self.repository = self._open_repository()
-            if self.repository is None:
-                self._spool_items(batch)
-                return
-            self._start_run()
-        try:
-            self._write_with_retries(batch)
-        except Exception as exc:
-            if is_transient(exc):
-                self._spool_items(batch)
-                return
-            if len(batch) == 1:
-                self._quarantine_unstorable(batch[0], exc)
-                return
-            logger.warning("A batch of %d items failed (%s); writing one by one", len(batch), exc)
-            for position, record in enumerate(batch):
-                try:
-                    self._write_with_retries([record])
-                except Exception as single_exc:
-                    if is_transient(single_exc):
-                        self._spool_items(batch[position:])
-                        return
-                    self._quarantine_unstorable(record, single_exc)
-
-    def _write_with_retries(self, batch: list[dict[str, Any]]) -> None:
-        assert self.repository is not None
-        attempt = 0
-        while True:
-            try:
-                counts = self.repository.write_items(batch, self.run_id)
-            except Exception as exc:
-                if not is_transient(exc) or attempt >= self.retries:
-                    raise
-                delay = self.retry_delay * (2**attempt)
-                attempt += 1
-                self.stats.inc_value("finews/store/retries")
-                logger.warning(
-                    "Writing %d items failed (%s); retry %d/%d in %.1fs",
-                    len(batch),
-                    describe(exc),
-                    attempt,
-                    self.retries,
-                    delay,
-                )
-                self.sleep(delay)
-                continue
-            self._count_written(counts)
-            return
-
-    def _count_written(self, counts: dict[str, int]) -> None:
-        self.stats.inc_value("finews/store/batches")
-        for status, count in counts.items():
-            if count:
-                self.stats.inc_value(f"finews/{status}", count)
-
-    def _spool_items(self, batch: list[dict[str, Any]]) -> None:
-        path = self.spool.write(
-            {"kind": "item", "run_id": self.run_id, "item": record} for record in batch
-        )
-        self.stats.inc_value("finews/spooled", len(batch))
-        logger.error("Database unavailable: %d items spooled to %s", len(batch), path)
-
-    def _quarantine_unstorable(self, record: dict[str, Any], exc: BaseException) -> None:
-        self.stats.inc_value("finews/errors")
-        self.stats.inc_value("finews/quarantined")
-        reason = f"could not be stored: {describe(exc)[:300]}"
-        logger.error("Item %s %s", record.get("url"), reason)
-        self.quarantine(record.get("url") or "", reason, _excerpt(record))
-
-    def quarantine(self, url: str, reason: str, excerpt: str = "") -> None:
-        """Record a quarantined page; spooled when the database is away."""
-        excerpt = (excerpt or "")[:EXCERPT_MAX]
-        if self.repository is not None:
-            try:
-                self.repository.quarantine(url, reason, excerpt, self.run_id)
-                return
-            except Exception as exc:
-                logger.error("Could not record quarantined %s (%s); spooled", url, exc)
-        self.spool.write(
-            [
-                {
-                    "kind": "quarantine",
-                    "url": url,
-                    "reason": reason,
-                    "excerpt": excerpt,
-                    "run_id": self.run_id,
-                }
-            ]
-        )
-
-    def _open_repository(self) -> Repository | None:
-        attempt = 0
-        while True:
-            try:
-                return Repository(self.database_url)
-            except Exception as exc:
-                if not is_transient(exc) or attempt >= self.retries:
-                    logger.error(
-                        "Cannot open the database %s (%s); writes will be spooled to %s",
-                        mask_url(self.database_url),
-                        exc,
-                        self.spool.directory,
-                    )
-                    self.stats.inc_value("finews/errors")
-                    return None
-                self.sleep(self.retry_delay * (2**attempt))
-                attempt += 1
-
-    # --- replay ----------------------------------------------------------------------------
-
-    def replay_spool(self) -> None:
-        """Write what earlier runs spooled; a file is removed once all of it is handled."""
-        if self.repository is None:
-            return
-        for path in self.spool.pending():
-            claimed = self.spool.claim(path)
-            if claimed is None:
-                continue
-            records = self.spool.read(claimed)
-            items = [r["item"] for r in records if r.get("kind") == "item" and r.get("item")]
-            logger.info("Replaying %d spooled records from %s", len(records), path.name)
-            try:
-                for start in range(0, len(items), self.batch_size):
-                    self.write_batch(items[start : start + self.batch_size])
-                for record in records:
-                    if record.get("kind") == "quarantine":
-                        self.repository.quarantine(
-                            record.get("url") or "",
-                            record.get("reason") or "unknown",
-                            record.get("excerpt") or "",
-                            record.get("run_id") or self.run_id,
-                        )
-                    elif record.get("kind") == "finish_run" and record.get("run_id"):
-                        self.repository.finish_run(
-                            record["run_id"],
-                            record.get("outcome") or "failed",
-                            record.get("counts") or {},
-                            record.get("stats") or {},
-                        )
-            except Exception as exc:
-                logger.error("Replaying %s failed (%s); kept for the next run", path.name, exc)
-                self.spool.release(claimed)
-                self.stats.inc_value("finews/errors")
-                return
-            self.spool.remove(claimed)
-            self.stats.inc_value("finews/spool/replayed", len(items))

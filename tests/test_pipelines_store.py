@@ -35,6 +35,7 @@ from sqlalchemy.exc import OperationalError
 from truth import assert_matches_truth
 from twisted.python.failure import Failure
 
+from finews_crawler.health import run_outcome
 from finews_crawler.items import ArticleItem
 from finews_crawler.mirror import setting_args
 from finews_crawler.signals import page_quarantined
@@ -43,7 +44,7 @@ from finews_crawler.store import engine as store_engine
 from finews_crawler.store.engine import normalize_url
 from pipelines.dedupe import DedupePipeline
 from pipelines.errors import DuplicateItem, QuarantineItem
-from pipelines.store import StorePipeline, run_outcome
+from pipelines.store import StorePipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "tests" / "fixtures" / "site"
@@ -77,7 +78,6 @@ def items() -> list[ArticleItem]:
 def open_pipelines(crawler: Crawler) -> tuple[DedupePipeline, StorePipeline]:
     dedupe = DedupePipeline.from_crawler(crawler)
     store = StorePipeline.from_crawler(crawler)
-    store.sleep = lambda seconds: None
     crawler.signals.send_catch_log(signal=signals.spider_opened, spider=crawler.spider)
     dedupe.open_spider()
     store.open_spider()
@@ -317,9 +317,9 @@ def test_failed_writes_are_spooled_and_replayed(
 def test_database_down_at_open(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipelines.store as store_module
+    import pipelines.batch_writer as batch_writer_module
 
-    monkeypatch.setattr(store_module, "Repository", transient_failure)
+    monkeypatch.setattr(batch_writer_module, "Repository", transient_failure)
     settings = store_settings(database_url, tmp_path, FINEWS_STORE_RETRIES=1)
     crawler = make_crawler(settings)
     dedupe, store = open_pipelines(crawler)

@@ -4,9 +4,10 @@
   is going exits at once with status 75 (EX_TEMPFAIL) and says which process holds it. The kernel
   drops the lock when its holder dies, even by SIGKILL, so a killed run never blocks the next.
 - Log: the crawl logs to `data/logs/<spider>-<UTC time>.log` (or --log-file).
-- Exit status: 0 when the run finished and looks healthy; 1 when it failed, with the reason:
-  the engine did not finish, no page was fetched, errors exceeded --max-error-ratio of the
-  pages, or the listings or field coverage fell far below the previous runs'
+- Exit status: 0 when the crawl's verdict is healthy; 1 otherwise, with the reasons, as the
+  crawl's run health recorded them (`finews_crawler.extensions.RunHealth`): the engine did not
+  finish, no page was fetched, errors exceeded --max-error-ratio of the pages, the site's page
+  layout changed, or the listings, items or field coverage fell far below the previous runs'
   (`finews_crawler.health`).
 """
 
@@ -21,10 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from finews_crawler import defaults
-from finews_crawler.health import health_problems
-from finews_crawler.store.repository import Repository
-from pipelines.store import run_outcome
+from finews_crawler.health import OK_VERDICTS
 
 EX_TEMPFAIL = 75
 
@@ -91,26 +89,12 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
     return pairs
 
 
-def failure_reason(stats: dict, max_error_ratio: float, database_url: str) -> str | None:
-    """Why the run counts as failed (as the store recorded it, then next to the previous
-    runs of its spider), or None when it looks healthy."""
-    if stats.get("finish_reason") == "run_already_done":
-        return None  # a worker that came late to a shared run the others finished
-    outcome, why = run_outcome(stats.get("finish_reason"), stats, max_error_ratio)
-    if outcome != "finished":
-        return why
-    run_id = stats.get("finews/run_id")
-    with Repository(database_url) as repository:
-        current = repository.get_run(run_id) if run_id else None
-        spider = current["spider"] if current else None
-        previous = [
-            run
-            for run in repository.recent_runs(50)
-            if run["spider"] == spider and run["id"] != run_id and run["outcome"] == "finished"
-        ]
-    recorded = (current or {}).get("stats") or stats
-    problems = health_problems(recorded, previous)
-    return "; ".join(problems) or None
+def verdict_of(stats: dict) -> tuple[str, list[str]]:
+    """The verdict and reasons the crawl's run health recorded in its stats."""
+    verdict = stats.get("finews/health/verdict")
+    if verdict is None:
+        return "failed", ["the crawl recorded no health verdict (is the RunHealth extension on?)"]
+    return verdict, list(stats.get("finews/health/reasons") or [])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,9 +106,8 @@ def run(args: argparse.Namespace) -> int:
     settings.set("FINEWS_DATABASE_URL", args.database_url, priority="cmdline")
     for name, value in _pairs(args.settings, "-s").items():
         settings.set(name, value, priority="cmdline")
-    if args.max_error_ratio is not None:  # one threshold for the recorded run and the exit status
+    if args.max_error_ratio is not None:
         settings.set("FINEWS_MAX_ERROR_RATIO", args.max_error_ratio, priority="cmdline")
-    max_error_ratio = settings.getfloat("FINEWS_MAX_ERROR_RATIO", defaults.MAX_ERROR_RATIO)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     log_file = Path(args.log_file or f"data/logs/{args.spider}-{stamp}.log")
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -142,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
             f"finews crawl: another crawl holds {args.lock_file} ({held}); exiting", file=sys.stderr
         )
         return EX_TEMPFAIL
-    reason = failure_reason(stats, max_error_ratio, args.database_url)
+    verdict, reasons = verdict_of(stats)
     summary = ", ".join(
         f"{key.removeprefix('finews/')}={stats[key]}"
         for key in (
@@ -152,12 +135,17 @@ def run(args: argparse.Namespace) -> int:
             "finews/unchanged",
             "finews/duplicate",
             "finews/quarantined",
+            "finews/held_for_review",
             "finews/errors",
         )
         if key in stats
     )
-    if reason:
-        print(f"finews crawl {args.spider}: FAILED: {reason} (log: {log_file})", file=sys.stderr)
+    if verdict not in OK_VERDICTS:
+        why = "; ".join(reasons) or verdict
+        print(
+            f"finews crawl {args.spider}: {verdict.upper()}: {why} (log: {log_file})",
+            file=sys.stderr,
+        )
         return 1
     print(f"finews crawl {args.spider}: ok ({summary or 'nothing new'}; log: {log_file})")
     return 0

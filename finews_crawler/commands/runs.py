@@ -1,9 +1,11 @@
-"""`finews runs`: recent crawl runs with their outcome and counts, newest first."""
+"""`finews runs`: recent crawl runs with their outcome, health verdict and counts, newest first;
+then why each run that is not healthy is not."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 COLUMNS = (
@@ -12,6 +14,7 @@ COLUMNS = (
     ("started_at", "started (UTC)"),
     ("duration_seconds", "secs"),
     ("outcome", "outcome"),
+    ("verdict", "verdict"),
     ("pages", "pages"),
     ("new", "new"),
     ("updated", "updated"),
@@ -39,10 +42,15 @@ def _cell(run: dict[str, Any], key: str) -> str:
     return str(value)
 
 
-def format_table(runs: list[dict[str, Any]]) -> str:
-    rows = [[title for _, title in COLUMNS]]
-    rows += [[_cell(run, key) for key, _ in COLUMNS] for run in runs]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+def format_table(
+    records: list[dict[str, Any]],
+    columns: Sequence[tuple[str, str]] = COLUMNS,
+    cell: Callable[[dict[str, Any], str], str] = _cell,
+) -> str:
+    """Records as a table: one line each, a column per (key, title), aligned."""
+    rows = [[title for _, title in columns]]
+    rows += [[cell(record, key) for key, _ in columns] for record in records]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         for row in rows
@@ -64,7 +72,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(format_table(runs))
     for item in runs:
-        why = (item.get("stats") or {}).get("outcome_reason")
-        if item["outcome"] not in ("finished", "running") and why:
+        if item["health_reasons"]:
+            print(f"run {item['id']}: {item['verdict']}: {'; '.join(item['health_reasons'])}")
+        elif item["outcome"] not in ("finished", "running"):
+            # A run recorded without a verdict (an archive import, or before run health).
+            why = (item.get("stats") or {}).get("outcome_reason")
             print(f"run {item['id']}: {item['outcome']}: {why}")
     return 0

@@ -18,6 +18,17 @@ in-memory form of one `articles` row and its pages. The rules:
 - Fill: media, digest, share/upstream link, stocks, images and share fields: a non-empty value
   wins over an empty one; between two non-empty values the primary page's wins; an empty value
   never erases a stored one.
+- Layouts: each page and article records which page layout (reader) read it. A reading by the
+  layout-independent reader (`generic`, best effort) is trusted less than one by a known layout
+  (or an archive import, or a reading from before layouts were recorded):
+  - a page stored from a trusted reading and read again by `generic` changes nothing, not even
+    `last_seen_at` (`held_same`); when the reading differs from the stored one (content hash or
+    page data), the difference is kept as a pending revision for a person (`held_for_review`),
+    who may accept it (the reading is then merged as a trusted one);
+  - a new page of a trusted article read by `generic` is added (its categories, tags, and fields
+    the article lacks), but it never becomes the primary page nor replaces the content;
+  - an article only `generic` could read is stored; a later trusted reading replaces it as
+    usual, and a `generic` reading of a `generic` page merges as usual.
 """
 
 from __future__ import annotations
@@ -43,7 +54,17 @@ NEW = "new"
 UPDATED = "updated"
 MERGED = "merged"
 UNCHANGED = "unchanged"
-STATUSES = (NEW, UPDATED, MERGED, UNCHANGED)
+#: A `generic` reading of a page stored from a trusted one: kept for review, or equal to it.
+HELD_FOR_REVIEW = "held_for_review"
+HELD_SAME = "held_same"
+STATUSES = (NEW, UPDATED, MERGED, UNCHANGED, HELD_FOR_REVIEW, HELD_SAME)
+
+#: The name of the layout-independent reader: its readings are a best effort.
+GENERIC_LAYOUT = "generic"
+#: Status of a pending revision.
+PENDING = "pending"
+ACCEPTED = "accepted"
+REJECTED = "rejected"
 
 #: Fields taken from the primary page and covered (but for body_html) by the content hash.
 CONTENT_FIELDS = ("title", "published_at", "body_text", "body_html")
@@ -100,6 +121,11 @@ def article_key(item: Mapping[str, Any]) -> str | None:
     return f"url:{page_path(url)}" if url else None
 
 
+def is_trusted(layout: str | None) -> bool:
+    """A reading by a known page layout, an import or from before layouts were recorded."""
+    return layout != GENERIC_LAYOUT
+
+
 def page_sort_key(path: str, name: str | None) -> tuple[str, str]:
     """Pages sort by post file name, then path; the first is the article's primary page."""
     return (name or post_name_from_path(path) or "\uffff", path)
@@ -126,6 +152,45 @@ def _str_list(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [clean_text(str(v)) for v in value if v is not None and v != ""]
+
+
+#: The item fields a page's reading and an article both hold, in the record's order after `url`.
+_ITEM_FIELDS = (
+    "name",
+    "title",
+    "published_at",
+    "categories",
+    "tags",
+    "media",
+    "digest",
+    "body_html",
+    "body_text",
+    "share_url",
+    "upstream_url",
+    "stocks",
+    "images",
+    "crawled_at",
+    "share_status",
+    "share_title",
+    "share_text",
+    "layout",
+)
+
+
+def _item_values(source: PageRecord | ArticleState, url: str) -> dict[str, Any]:
+    """The item fields of a reading or an article, as a record: copies of its lists, the date
+    as the site shows it."""
+    values: dict[str, Any] = {"info_code": source.info_code, "url": url}
+    for name in _ITEM_FIELDS:
+        value = getattr(source, name)
+        if name == "published_at":
+            value = format_published_at(value)
+        elif name == "stocks":
+            value = [dict(stock) for stock in value]
+        elif isinstance(value, list):
+            value = list(value)
+        values[name] = value
+    return values
 
 
 def _stocks(value: Any) -> list[dict[str, Any]]:
@@ -161,8 +226,12 @@ class PageRecord:
     share_title: str | None
     share_text: str | None
     content_hash: str
+    #: The page layout (reader) that read the page; see `GENERIC_LAYOUT`.
+    layout: str | None = None
     #: An imported post's exact text (`parsing.post.PostItem`), kept with the page.
     source_markdown: str | None = None
+    #: A person accepted this reading (a pending revision): it is merged as a trusted one.
+    accepted: bool = False
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> PageRecord:
@@ -196,8 +265,20 @@ class PageRecord:
             share_title=_str_or_none(item.get("share_title")),
             share_text=_str_or_none(item.get("share_text")),
             content_hash=content_hash(title, published_at, body_text),
+            layout=_str_or_none(item.get("layout")),
             source_markdown=_str_or_none(item.get("source_markdown")),
         )
+
+    @property
+    def trusted(self) -> bool:
+        return self.accepted or is_trusted(self.layout)
+
+    def as_item(self) -> dict[str, Any]:
+        """This reading as an item again (what `from_item` reads), to apply it later."""
+        item = _item_values(self, self.path)
+        if self.source_markdown is not None:
+            item["source_markdown"] = self.source_markdown
+        return item
 
     @property
     def category(self) -> str:
@@ -234,9 +315,43 @@ class PageState:
     data: dict[str, Any]
     first_seen_at: datetime
     last_seen_at: datetime
+    layout: str | None = None
     id: int | None = None
     is_new: bool = False
     dirty: bool = False
+
+
+def reading_differences(known: PageState, page: PageRecord) -> list[str]:
+    """The fields in which a new reading of a page differs from its stored one: what the page
+    row keeps (its data, and title, date and body text through its content hash)."""
+    proposed = page.page_data()
+    differ = {
+        name
+        for name in proposed.keys() | known.data.keys()
+        if name not in CONTENT_FIELDS
+        and name != "source_markdown"  # only an import has it
+        and proposed.get(name) != known.data.get(name)
+    }
+    if page.content_hash != known.content_hash:
+        title = known.data.get("title") or ""
+        published_at = parse_published_at(known.data.get("published_at"))
+        if strip_whitespace(page.title) != strip_whitespace(title):
+            differ.add("title")
+        if page.published_at != published_at:
+            differ.add("published_at")
+        if content_hash(title, published_at, page.body_text) != known.content_hash:
+            differ.add("body_text")
+    return sorted(differ)
+
+
+def review_reason(known: PageState, page: PageRecord, differ: list[str]) -> str:
+    """Why a reading is held for review, in words."""
+    stored_by = f"the {known.layout} layout" if known.layout else "a known layout"
+    return (
+        f"read by the layout-independent reader ({page.layout}), not a known page layout; it"
+        f" differs from the stored reading (by {stored_by}) in {', '.join(differ)}. The stored"
+        " article is kept as it was: accept this revision to apply the new reading"
+    )
 
 
 @dataclass
@@ -269,12 +384,18 @@ class ArticleState:
     first_seen_at: datetime
     last_seen_at: datetime
     changed_at: datetime
+    #: The layout that read the page the content came from.
+    layout: str | None = None
     id: int | None = None
     pages: dict[str, PageState] = field(default_factory=dict)
     #: Old versions to write to `revisions`: dicts with revision, content_hash, data.
     old_versions: list[dict[str, Any]] = field(default_factory=list)
+    #: Readings held for review, to write to `pending_revisions` (without article_id).
+    held_readings: list[dict[str, Any]] = field(default_factory=list)
     is_new: bool = False
     dirty: bool = False
+    #: A page of it was merged in this batch (a held reading alone does not count).
+    seen: bool = False
     #: The stocks as stored before this batch (stock_mentions is rewritten when they differ).
     stored_stocks: list[dict[str, str]] = field(default_factory=list)
 
@@ -282,24 +403,8 @@ class ArticleState:
     COLUMNS = (
         "info_code",
         "url",
-        "name",
-        "title",
-        "published_at",
-        "categories",
-        "tags",
         "urls",
-        "media",
-        "digest",
-        "body_html",
-        "body_text",
-        "share_url",
-        "upstream_url",
-        "stocks",
-        "images",
-        "crawled_at",
-        "share_status",
-        "share_title",
-        "share_text",
+        *_ITEM_FIELDS,
         "content_hash",
         "revision",
         "first_seen_at",
@@ -336,8 +441,10 @@ class ArticleState:
             first_seen_at=now,
             last_seen_at=now,
             changed_at=now,
+            layout=page.layout,
             is_new=True,
             dirty=True,
+            seen=True,
         )
         state._see_page(page, now)
         return state
@@ -351,25 +458,7 @@ class ArticleState:
     def record(self) -> dict[str, Any]:
         """The export record (see `Repository.iter_articles`)."""
         return {
-            "info_code": self.info_code,
-            "url": self.url,
-            "name": self.name,
-            "title": self.title,
-            "published_at": format_published_at(self.published_at),
-            "categories": list(self.categories),
-            "tags": list(self.tags),
-            "media": self.media,
-            "digest": self.digest,
-            "body_html": self.body_html,
-            "body_text": self.body_text,
-            "share_url": self.share_url,
-            "upstream_url": self.upstream_url,
-            "stocks": [dict(s) for s in self.stocks],
-            "images": list(self.images),
-            "crawled_at": self.crawled_at,
-            "share_status": self.share_status,
-            "share_title": self.share_title,
-            "share_text": self.share_text,
+            **_item_values(self, self.url),
             "urls": list(self.urls),
             "revision": self.revision,
             "content_hash": self.content_hash,
@@ -384,11 +473,16 @@ class ArticleState:
             if name not in ("first_seen_at", "last_seen_at", "changed_at")
         )
 
+    @property
+    def trusted(self) -> bool:
+        return is_trusted(self.layout)
+
     def _set_content(self, page: PageRecord) -> None:
         for name in CONTENT_FIELDS:
             setattr(self, name, getattr(page, name))
         self.content_hash = page.content_hash
         self.crawled_at = page.crawled_at or self.crawled_at
+        self.layout = page.layout
 
     def _fill(self, page: PageRecord, prefer: bool) -> None:
         for name in FILL_FIELDS:
@@ -414,6 +508,7 @@ class ArticleState:
                 data=data,
                 first_seen_at=now,
                 last_seen_at=now,
+                layout=page.layout,
                 is_new=True,
                 dirty=True,
             )
@@ -426,46 +521,56 @@ class ArticleState:
             for name in ("title", "published_at"):
                 if name in known.data:
                     data[name] = known.data[name]
-        if (known.name, known.category, known.content_hash, known.data) == (
+        same = (known.name, known.category, known.content_hash, known.data) == (
             page.name,
             page.category,
             page.content_hash,
             data,
-        ):
+        )
+        # The same reading confirmed by a trusted layout is no longer only a generic one.
+        upgraded = page.trusted and not is_trusted(known.layout)
+        if same and not upgraded:
             return False
         known.name = page.name
         known.category = page.category
         known.content_hash = page.content_hash
         known.data = data
+        known.layout = page.layout
         known.dirty = True
         return True
 
     def merge(self, page: PageRecord, now: datetime, run_id: int | None = None) -> str:
-        """Merge one more page of this article; returns updated, merged or unchanged."""
+        """Merge one more page of this article; returns updated, merged or unchanged, or
+        held_for_review / held_same for a generic reading of a page stored from a trusted one."""
+        known = self.pages.get(page.path)
+        if known is not None and not page.trusted and is_trusted(known.layout):
+            return self._hold(page, known, now, run_id)
+        self.seen = True
         before = self._stored()
         status = UNCHANGED
         primary = page.path == self.url
-        if primary:
-            if page.content_hash != self.content_hash:
-                self.old_versions.append(
-                    {
-                        "revision": self.revision,
-                        "content_hash": self.content_hash,
-                        "data": self.record(),
-                        "replaced_at": now,
-                        "run_id": run_id,
-                    }
-                )
-                self.revision += 1
-                self._set_content(page)
-                status = UPDATED
-        elif page_sort_key(page.path, page.name) < page_sort_key(self.url, self.name):
+        if primary and page.content_hash != self.content_hash:
+            self.old_versions.append(
+                {
+                    "revision": self.revision,
+                    "content_hash": self.content_hash,
+                    "data": self.record(),
+                    "replaced_at": now,
+                    "run_id": run_id,
+                }
+            )
+            self.revision += 1
+            status = UPDATED
+        elif not primary and self._sorts_before_primary(page):
             # A page that sorts first becomes the primary page: no revision, it is a merge.
             primary = True
             self.url = page.path
             self.name = page.name
-            if page.content_hash != self.content_hash:
-                self._set_content(page)
+        # The primary page's reading is the content; a trusted reading also takes over the same
+        # content from a generic one.
+        upgraded = page.trusted and not self.trusted
+        if primary and (page.content_hash != self.content_hash or upgraded):
+            self._set_content(page)
         self._fill(page, prefer=primary)
         if self.crawled_at is None:
             self.crawled_at = page.crawled_at
@@ -477,3 +582,28 @@ class ArticleState:
             self.dirty = True
             self.changed_at = now
         return status
+
+    def _sorts_before_primary(self, page: PageRecord) -> bool:
+        """Whether the page sorts before the primary page, and may replace it (a generic
+        reading never replaces a trusted one)."""
+        first = page_sort_key(page.path, page.name) < page_sort_key(self.url, self.name)
+        return first and (page.trusted or not self.trusted)
+
+    def _hold(self, page: PageRecord, known: PageState, now: datetime, run_id: int | None) -> str:
+        """Keep the stored reading; a different new one waits for a person to look at it."""
+        differ = reading_differences(known, page)
+        if not differ:
+            return HELD_SAME
+        self.held_readings.append(
+            {
+                "page_path": page.path,
+                "run_id": run_id,
+                "layout": page.layout,
+                "proposed": page.as_item(),
+                "fields": differ,
+                "reason": review_reason(known, page, differ),
+                "status": PENDING,
+                "created_at": now,
+            }
+        )
+        return HELD_FOR_REVIEW

@@ -119,9 +119,3 @@ def ensure_schema(engine: Engine) -> None:
         if current_revision(engine) != head:
             upgrade(engine)
         _checked.add(key)
-
-
-def forget_checked() -> None:
-    """Make `ensure_schema` check again (tests that drop and recreate databases)."""
-    with _checked_lock:
-        _checked.clear()

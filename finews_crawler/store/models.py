@@ -2,8 +2,9 @@
 
 One row per article (`articles`, keyed by `article_key`: the infoCode, or `url:<path>` for posts
 without one), one row per page the article was seen on (`article_pages`), the categories and the
-article<->category link, stock mentions, old versions (`revisions`), one row per crawl
-(`crawl_runs`) and pages that failed validation (`quarantine`).
+article<->category link, stock mentions, old versions (`revisions`), readings held for a person
+to review (`pending_revisions`), one row per crawl (`crawl_runs`) and pages that failed
+validation (`quarantine`).
 
 The schema is created and changed only by the Alembic migrations in `store/migrations/`; a test
 checks that the migrations and these models agree.
@@ -104,6 +105,9 @@ class Article(Base):
     last_seen_at: Mapped[datetime]
     #: Last time anything but `last_seen_at` changed (content, merged fields, pages).
     changed_at: Mapped[datetime] = mapped_column(index=True)
+    #: The page layout (reader) that read the content: a known layout's name, `generic` (the
+    #: layout-independent reader), or null (an import, or stored before layouts were recorded).
+    layout: Mapped[str | None] = mapped_column(String(64))
 
     pages: Mapped[list[ArticlePage]] = relationship(back_populates="article")
     revisions: Mapped[list[Revision]] = relationship(back_populates="article")
@@ -125,6 +129,8 @@ class ArticlePage(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+    #: The page layout (reader) whose reading `data` and `content_hash` hold (as in articles).
+    layout: Mapped[str | None] = mapped_column(String(64))
 
     article: Mapped[Article] = relationship(back_populates="pages")
 
@@ -188,6 +194,29 @@ class Revision(Base):
     article: Mapped[Article] = relationship(back_populates="revisions")
 
 
+class PendingRevision(Base):
+    """A reading of a stored page that was not applied: a worse reader (the layout-independent
+    one) read it differently from the stored reading. A person accepts or rejects it."""
+
+    __tablename__ = "pending_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    page_path: Mapped[str] = mapped_column(String(1024))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    #: The layout (reader) that made the reading.
+    layout: Mapped[str | None] = mapped_column(String(64))
+    #: The reading, as an item (what accepting it merges).
+    proposed: Mapped[dict[str, Any]]
+    #: The fields in which it differs from the stored reading.
+    fields: Mapped[list[Any]] = mapped_column(default=list)
+    reason: Mapped[str] = mapped_column(Text)
+    #: pending, accepted or rejected.
+    status: Mapped[str] = mapped_column(String(16), index=True, default="pending")
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+
 class CrawlRun(Base):
     """One crawl: when, how it ended and what it did."""
 
@@ -209,6 +238,11 @@ class CrawlRun(Base):
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Run health (finews_crawler.health): healthy, unhealthy, failed, interrupted or skipped;
+    #: null for runs recorded without it.
+    verdict: Mapped[str | None] = mapped_column(String(32))
+    #: Why the run is not healthy, in words.
+    health_reasons: Mapped[list[Any] | None]
 
 
 class QuarantineEntry(Base):

@@ -32,7 +32,10 @@ from finews_crawler.site import (
 )
 from finews_crawler.store.engine import create_db_engine, mask_url, write_engine
 from finews_crawler.store.merge import (
+    ACCEPTED,
     NEW,
+    PENDING,
+    REJECTED,
     STATUSES,
     ArticleState,
     PageRecord,
@@ -48,6 +51,7 @@ from finews_crawler.store.models import (
     ArticlePage,
     Category,
     CrawlRun,
+    PendingRevision,
     QuarantineEntry,
     Revision,
     StockMention,
@@ -166,12 +170,35 @@ def _page_state(page: ArticlePage) -> PageState:
         data=dict(page.data or {}),
         first_seen_at=page.first_seen_at,
         last_seen_at=page.last_seen_at,
+        layout=page.layout,
         id=page.id,
     )
 
 
-#: When workers of one run disagree, the worst outcome is the run's.
+def _pending_dict(row: PendingRevision, article_key: str) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "article_key": article_key,
+        "page_path": row.page_path,
+        "run_id": row.run_id,
+        "layout": row.layout,
+        "fields": list(row.fields or []),
+        "reason": row.reason,
+        "status": row.status,
+        "created_at": format_timestamp(row.created_at),
+        "decided_at": format_timestamp(row.decided_at),
+        "proposed": dict(row.proposed),
+    }
+
+
+def _same_reading(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    """Two held readings say the same (whenever they were crawled)."""
+    return {**one, "crawled_at": None} == {**other, "crawled_at": None}
+
+
+#: When workers of one run disagree, the worst outcome and verdict are the run's.
 _OUTCOME_RANK = {"finished": 0, "interrupted": 1, "failed": 2}
+_VERDICT_RANK = {None: 0, "skipped": 1, "healthy": 2, "unhealthy": 3, "interrupted": 4, "failed": 5}
 
 
 def _run_dict(run: CrawlRun) -> dict[str, Any]:
@@ -189,6 +216,8 @@ def _run_dict(run: CrawlRun) -> dict[str, Any]:
     }
     for name in RUN_COUNTS:
         record[name] = getattr(run, name)
+    record["verdict"] = run.verdict
+    record["health_reasons"] = list(run.health_reasons or [])
     record["stats"] = dict(run.stats or {})
     return record
 
@@ -217,11 +246,6 @@ class Repository:
         self.close()
 
     @property
-    def display_url(self) -> str:
-        """The database URL with its password masked, for logs and messages."""
-        return mask_url(self.engine.url)
-
-    @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
@@ -248,26 +272,34 @@ class Repository:
 
         Returns how many items made a new article (`new`), changed an article's content
         (`updated`, a revision was kept), added to an article without changing its content
-        (`merged`: another page, category or tag, a filled-in field) or changed nothing but
-        `last_seen_at` (`unchanged`). Raises ValueError for an item without infoCode and URL
-        or with an unparsable date (nothing of the batch is written then).
+        (`merged`: another page, category or tag, a filled-in field), changed nothing but
+        `last_seen_at` (`unchanged`), or were `generic` readings of pages stored from a trusted
+        reading, which change nothing: `held_for_review` (it differs: a pending revision) or
+        `held_same`. Raises ValueError for an item without infoCode and URL or with an
+        unparsable date (nothing of the batch is written then).
         """
         pages = [PageRecord.from_item(_as_dict(item)) for item in items]
-        counts = dict.fromkeys(STATUSES, 0)
         if not pages:
-            return counts
-        now = utcnow()
+            return dict.fromkeys(STATUSES, 0)
         with self._write_session() as session:
-            states = self._load_states(session, {page.key for page in pages})
-            for page in pages:
-                state = states.get(page.key)
-                if state is None:
-                    states[page.key] = ArticleState.from_page(page, now)
-                    counts[NEW] += 1
-                else:
-                    counts[state.merge(page, now, run_id)] += 1
-            self._save_states(session, list(states.values()), now)
+            counts = self._merge_pages(session, pages, run_id)
         logger.debug("Stored %d items: %s", len(pages), counts)
+        return counts
+
+    def _merge_pages(
+        self, session: Session, pages: list[PageRecord], run_id: int | None
+    ) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        now = utcnow()
+        states = self._load_states(session, {page.key for page in pages})
+        for page in pages:
+            state = states.get(page.key)
+            if state is None:
+                states[page.key] = ArticleState.from_page(page, now)
+                counts[NEW] += 1
+            else:
+                counts[state.merge(page, now, run_id)] += 1
+        self._save_states(session, list(states.values()), now)
         return counts
 
     def _load_states(self, session: Session, keys: set[str]) -> dict[str, ArticleState]:
@@ -284,11 +316,26 @@ class Repository:
         return states
 
     def _save_states(self, session: Session, states: list[ArticleState], now: datetime) -> None:
+        """Write what merging changed: articles, their pages, categories, stocks, revisions,
+        readings held for review."""
         states.sort(key=lambda state: state.key)
         dirty = [state for state in states if state.dirty]
-        touched_ids = [state.id for state in states if not state.dirty and state.id is not None]
+        self._save_articles(session, states, dirty, now)
+        self._save_pages(session, states, now)
+        self._save_categories(session, dirty)
+        self._save_stocks(session, dirty)
+        self._save_revisions(session, dirty)
+        self._save_held_readings(session, states)
+        for state in states:
+            state.old_versions.clear()
+            state.held_readings.clear()
 
-        # Articles: full upsert of changed ones, only last_seen_at for the others.
+    @staticmethod
+    def _save_articles(
+        session: Session, states: list[ArticleState], dirty: list[ArticleState], now: datetime
+    ) -> None:
+        """A full upsert of changed articles (their ids are set), only last_seen_at for the
+        others."""
         columns = [name for name in ArticleState.COLUMNS if name != "first_seen_at"]
         upsert(session, Article.__table__, [s.row() for s in dirty], ["article_key"], columns)
         ids: dict[str, int] = {}
@@ -299,6 +346,9 @@ class Repository:
             ids.update({key: article_id for key, article_id in rows})
         for state in dirty:
             state.id = ids[state.key]
+        touched_ids = [
+            state.id for state in states if state.seen and not state.dirty and state.id is not None
+        ]
         for chunk in _chunks(touched_ids):
             session.execute(
                 update(Article.__table__)
@@ -306,7 +356,9 @@ class Repository:
                 .values(last_seen_at=now)
             )
 
-        # Pages seen in this batch.
+    @staticmethod
+    def _save_pages(session: Session, states: list[ArticleState], now: datetime) -> None:
+        """The pages seen in this batch: changed ones upserted, the others' last_seen_at."""
         page_rows = []
         touched_pages = []
         for state in states:
@@ -322,6 +374,7 @@ class Repository:
                             "data": page.data,
                             "first_seen_at": page.first_seen_at,
                             "last_seen_at": page.last_seen_at,
+                            "layout": page.layout,
                         }
                     )
                 elif page.last_seen_at == now and page.id is not None:
@@ -332,7 +385,7 @@ class Repository:
             ArticlePage.__table__,
             page_rows,
             ["path"],
-            ["article_id", "category", "name", "content_hash", "data", "last_seen_at"],
+            ["article_id", "category", "name", "content_hash", "data", "last_seen_at", "layout"],
         )
         for chunk in _chunks(sorted(touched_pages)):
             session.execute(
@@ -341,7 +394,9 @@ class Repository:
                 .values(last_seen_at=now)
             )
 
-        # Categories and the article<->category link.
+    @staticmethod
+    def _save_categories(session: Session, dirty: list[ArticleState]) -> None:
+        """The categories of changed articles, and the article<->category links."""
         slugs = sorted({slug for state in dirty for slug in state.categories})
         upsert(session, Category.__table__, [{"slug": slug} for slug in slugs], ["slug"])
         category_ids: dict[str, int] = {}
@@ -360,7 +415,9 @@ class Repository:
             ["article_id", "category_id"],
         )
 
-        # Stock mentions mirror the article's stocks.
+    @staticmethod
+    def _save_stocks(session: Session, dirty: list[ArticleState]) -> None:
+        """Stock mentions mirror the article's stocks: rewritten when they changed."""
         restock = [state for state in dirty if state.stocks != state.stored_stocks or state.is_new]
         for chunk in _chunks([state.id for state in restock if not state.is_new]):
             session.execute(
@@ -379,19 +436,36 @@ class Repository:
             ["article_id", "market", "code"],
         )
 
-        # Old versions.
+    @staticmethod
+    def _save_revisions(session: Session, dirty: list[ArticleState]) -> None:
+        """The old versions kept while merging."""
         revision_rows = [
             {"article_id": state.id, **old} for state in dirty for old in state.old_versions
         ]
         upsert(session, Revision.__table__, revision_rows, ["article_id", "revision"])
-        for state in states:
-            state.old_versions.clear()
 
-    def stored_info_codes(self) -> set[str]:
-        """Every stored infoCode (incremental crawls skip article pages that carry one)."""
-        with self._read_session() as session:
-            codes = session.scalars(select(Article.info_code).where(Article.info_code.is_not(None)))
-            return {code for code in codes if code}
+    @staticmethod
+    def _save_held_readings(session: Session, states: list[ArticleState]) -> None:
+        """Readings held for review, as pending revisions; once per page and reading."""
+        held = [(state, reading) for state in states for reading in state.held_readings]
+        if not held:
+            return
+        waiting: dict[str, list[dict[str, Any]]] = {}
+        paths = sorted({reading["page_path"] for _, reading in held})
+        for chunk in _chunks(paths):
+            rows = session.scalars(
+                select(PendingRevision).where(
+                    PendingRevision.page_path.in_(chunk), PendingRevision.status == PENDING
+                )
+            )
+            for row in rows:
+                waiting.setdefault(row.page_path, []).append(row.proposed)
+        for state, reading in held:
+            known = waiting.setdefault(reading["page_path"], [])
+            if any(_same_reading(reading["proposed"], other) for other in known):
+                continue
+            known.append(reading["proposed"])
+            session.add(PendingRevision(article_id=state.id, **reading))
 
     def stored_page_paths(self) -> set[str]:
         """The path of every stored article page (a rerun does not fetch them again)."""
@@ -436,6 +510,52 @@ class Repository:
                 }
                 for row in rows
             ]
+
+    # --- readings held for review --------------------------------------------------------
+
+    def pending_revisions(
+        self, status: str | None = PENDING, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Readings held for review (all when `status` is None), newest first: id,
+        article_key, page_path, run_id, layout, fields, reason, status, created_at, decided_at,
+        proposed (the reading as an item)."""
+        stmt = (
+            select(PendingRevision, Article.article_key)
+            .join(Article, PendingRevision.article_id == Article.id)
+            .order_by(PendingRevision.id.desc())
+            .limit(limit)
+        )
+        if status is not None:
+            stmt = stmt.where(PendingRevision.status == status)
+        with self._read_session() as session:
+            return [_pending_dict(row, key) for row, key in session.execute(stmt)]
+
+    def accept_revision(self, revision_id: int) -> str:
+        """Apply a held reading through the normal merge, as a trusted one (a new revision when
+        it changes the article's content); returns what the merge did (updated, merged...).
+        Raises LookupError when there is no such pending revision."""
+        with self._write_session() as session:
+            row = self._pending_row(session, revision_id)
+            page = PageRecord.from_item(row.proposed)
+            page.accepted = True
+            counts = self._merge_pages(session, [page], row.run_id)
+            row.status, row.decided_at = ACCEPTED, utcnow()
+        return next(status for status, count in counts.items() if count)
+
+    def reject_revision(self, revision_id: int) -> None:
+        """Keep the stored reading for good. Raises LookupError when there is no such pending
+        revision."""
+        with self._write_session() as session:
+            row = self._pending_row(session, revision_id)
+            row.status, row.decided_at = REJECTED, utcnow()
+
+    @staticmethod
+    def _pending_row(session: Session, revision_id: int) -> PendingRevision:
+        row = session.get(PendingRevision, revision_id, with_for_update=True)
+        if row is None or row.status != PENDING:
+            state = "no such revision" if row is None else f"already {row.status}"
+            raise LookupError(f"revision {revision_id}: {state}")
+        return row
 
     def _article_query(
         self,
@@ -643,11 +763,15 @@ class Repository:
         outcome: str,
         counts: Mapping[str, int],
         stats: Mapping[str, Any] | None = None,
+        verdict: str | None = None,
+        reasons: Sequence[str] = (),
     ) -> None:
-        """Record how a crawl ended: outcome (finished/failed/interrupted), counts, stats.
+        """Record how a crawl ended: outcome (finished/failed/interrupted), counts, stats, and
+        its health verdict with the reasons (`finews_crawler.health`).
 
         Several workers of one distributed run share its row: each adds its counts and numeric
-        stats to what the others recorded, and the worst outcome stands.
+        stats to what the others recorded, the worst outcome and verdict stand, and the reasons
+        are united.
         """
         with self._write_session() as session:
             run = session.get(CrawlRun, run_id, with_for_update=True)
@@ -669,12 +793,32 @@ class Repository:
             run.stats = merged
             if not shared or _OUTCOME_RANK.get(outcome, 0) > _OUTCOME_RANK.get(run.outcome, 0):
                 run.outcome = outcome
+            if not shared or _VERDICT_RANK.get(verdict, 0) > _VERDICT_RANK.get(run.verdict, 0):
+                run.verdict = verdict
+            earlier_reasons = list(run.health_reasons or []) if shared else []
+            run.health_reasons = earlier_reasons + [r for r in reasons if r not in earlier_reasons]
             run.finished_at = utcnow()
 
     def get_run(self, run_id: int) -> dict[str, Any] | None:
         with self._read_session() as session:
             run = session.get(CrawlRun, run_id)
             return _run_dict(run) if run is not None else None
+
+    def finished_runs(
+        self, spider: str, limit: int, but: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The latest runs of `spider` that finished (whatever their health), newest first,
+        without run `but`."""
+        stmt = (
+            select(CrawlRun)
+            .where(CrawlRun.spider == spider, CrawlRun.outcome == "finished")
+            .order_by(CrawlRun.id.desc())
+            .limit(limit)
+        )
+        if but is not None:
+            stmt = stmt.where(CrawlRun.id != but)
+        with self._read_session() as session:
+            return [_run_dict(run) for run in session.scalars(stmt)]
 
     def recent_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The latest crawl runs, newest first."""

@@ -6,7 +6,8 @@ replaying it, so two processes never replay the same file at once; a claim whose
 is picked up again. Replaying twice is harmless: the store's writes are idempotent upserts.
 
 A line is a JSON object with a `kind`: `item` (`item`, `run_id`), `quarantine` (`url`, `reason`,
-`excerpt`, `run_id`) or `finish_run` (`run_id`, `outcome`, `counts`, `stats`).
+`excerpt`, `run_id`) or `finish_run` (`run_id`, `outcome`, `counts`, `stats`, and the health
+`verdict` and `reasons`).
 """
 
 from __future__ import annotations
