@@ -30,7 +30,6 @@ from finews_crawler.store.engine import WRITE_OPTION, create_db_engine
 from finews_crawler.store.migrate import (
     alembic_config,
     current_revision,
-    forget_checked,
     head_revision,
     upgrade,
 )
@@ -113,7 +112,6 @@ def downgrade(url: str, revision: str) -> None:
                 command.downgrade(config, revision)
     finally:
         engine.dispose()
-    forget_checked()
 
 
 def test_migration_converts_what_older_versions_stored(empty_url: str) -> None:
@@ -177,7 +175,6 @@ def test_migration_converts_what_older_versions_stored(empty_url: str) -> None:
     finally:
         engine.dispose()
 
-    forget_checked()
     with Repository(empty_url) as repo:
         assert mention_rows(repo) == sorted(((SEED_CODE, *m.values()) for m in converted), key=str)
         # The upgraded store goes on as a new one would.
