@@ -58,11 +58,9 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_pending_revisions_status"), table_name="pending_revisions")
     op.drop_index(op.f("ix_pending_revisions_article_id"), table_name="pending_revisions")
     op.drop_table("pending_revisions")
-    # SQLite drops columns by rebuilding the table (batch mode); PostgreSQL in place.
-    with op.batch_alter_table("crawl_runs") as batch:
-        batch.drop_column("health_reasons")
-        batch.drop_column("verdict")
-    with op.batch_alter_table("article_pages") as batch:
-        batch.drop_column("layout")
-    with op.batch_alter_table("articles") as batch:
-        batch.drop_column("layout")
+    # Plain DROP COLUMN (SQLite >= 3.35 has it): rebuilding `articles` in batch mode would drop
+    # a table that other tables' foreign keys point to, which SQLite refuses.
+    op.drop_column("crawl_runs", "health_reasons")
+    op.drop_column("crawl_runs", "verdict")
+    op.drop_column("article_pages", "layout")
+    op.drop_column("articles", "layout")
