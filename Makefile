@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 ## Serve the bundled mirror on 127.0.0.1, crawl it into data/finews.sqlite3, export data/finews.jsonl, write data/report.html
 demo: $(STAMP)
-	$(PY) -m finews_crawler.demo
+	$(PY) -m localsite.demo
 
 ## The whole test suite (PostgreSQL and Redis tests skip, saying so, when the servers are absent)
 test: $(STAMP)

@@ -26,7 +26,7 @@ import psycopg
 import redis
 from run import ROOT, mirror_for
 
-from finews_crawler.mirror import serve, setting_args
+from localsite.mirror import serve, setting_args
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -8,7 +8,7 @@ an emnews post (`/emnews/yyyy/mm/dd/<18 digits>.html`), as a media-category post
 (`/<media>/yyyy/mm/dd/NW<18 digits>.html`), or as both with the same infoCode. Bodies, digests,
 titles and upstream links are taken from the real emnews pages (so body sizes, stock spans,
 images and K-line charts are real), back links come in the site's three forms, and every page is
-rendered with the site's own layouts (`finews_crawler.testing.layout`: broken head included).
+rendered with the site's own layouts (`localsite.layout`: broken head included).
 The category pages, `/`, `/emnews/` and `/feed.xml` are regenerated around the new posts; the
 category page of a slug with a space stays empty, as Jekyll left it, so no synthetic post goes
 there.
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from finews_crawler.testing.layout import (
+from localsite.layout import (
     BACK_LINK_FORMS,
     EMNEWS_TAG,
     Post,

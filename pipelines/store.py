@@ -5,7 +5,8 @@
 - Items are buffered and written every FINEWS_STORE_BATCH_SIZE items, and at close, one
   transaction per batch (merge and dedupe by infoCode happen in the repository). With
   FINEWS_STORE_PROCESS (default on a machine with more than one core) batches are written by a
-  writer process (`finews_crawler.store.writer`), so the crawl's core keeps crawling. Otherwise,
+  writer process (`finews_crawler.processes.store_writer`), so the crawl's core keeps crawling.
+  Otherwise,
   and for a batch the writer could not write (after the writer died, for every batch), the
   batch goes through `pipelines.batch_writer.BatchWriter` (retries, splitting, quarantine, spool)
   in the store thread: a locked or vanished database, and the pauses between retries, never
@@ -38,8 +39,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from finews_crawler import defaults
-from finews_crawler.child_process import ChildDied, ChildProcess
 from finews_crawler.items import ArticleItem
+from finews_crawler.processes.child import ChildDied, ChildProcess
 from finews_crawler.signals import page_quarantined
 from finews_crawler.store.repository import Repository
 from finews_crawler.store.spool import Spool
@@ -54,6 +55,8 @@ if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
+
+WRITER_MODULE = "finews_crawler.processes.store_writer"
 
 
 def _event_loop_running() -> bool:
@@ -301,7 +304,9 @@ class StorePipeline:
 
     async def _start_writer(self) -> ChildProcess | None:
         try:
-            return await ChildProcess.start("finews_crawler.store.writer", self.database_url)
+            return await ChildProcess.start(
+                "finews_crawler.processes.store_writer", self.database_url
+            )
         except OSError as exc:
             logger.error("Could not start the writer process (%s); writing here", exc)
             self.use_writer = False

@@ -2,13 +2,13 @@
 
 - `fixtures_dir`, `site_dir`: `tests/fixtures` and the bundled copy of the site in it.
 - `truth_rows`: `tests/fixtures/truth.jsonl` parsed, one dict per article page.
-- `mirror`: one `finews_crawler.mirror.MirrorServer` for the whole session serving the bundled
+- `mirror`: one `localsite.mirror.MirrorServer` for the whole session serving the bundled
   site (share_mode "missing"). Its `.requests` log is shared by every test: call
   `mirror.requests.clear()` first, or use `serve_site` for a private server.
 - `serve_site(root=None, **options)`: serve any folder (default: the bundled site) with the
-  options of `finews_crawler.mirror.serve` (`share_mode=`, `faults=FaultPlan(...)`, ...);
+  options of `localsite.mirror.serve` (`share_mode=`, `faults=FaultPlan(...)`, ...);
   every server started is stopped after the test.
-- `hostile_dir`: the hostile site of `finews_crawler.testing.hostile`, built once per session.
+- `hostile_dir`: the hostile site of `localsite.hostile`, built once per session.
 - `run_scrapy(args, env=None, cwd=PROJECT_ROOT, timeout=...)`: `python -m scrapy ...` in a
   subprocess with this interpreter, a per-test SQLite database and spool folder, and
   FINEWS_BASE_URL / FINEWS_SHARE_BASE_URL on the session mirror unless `env` says otherwise.
@@ -28,10 +28,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from cli_runner import run_module
+from support.cli_runner import run_module
 
-from finews_crawler.mirror import MirrorServer, serve
-from finews_crawler.testing.hostile import hostile_site
+from localsite.hostile import hostile_site
+from localsite.mirror import MirrorServer, serve
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES_DIR = PROJECT_ROOT / "tests" / "fixtures"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from parser_cases import CASES, PAGES, page_html, page_url
+from support.parser_cases import CASES, PAGES, page_html, page_url
 
 from finews_crawler.parsing.article import parse_article
 

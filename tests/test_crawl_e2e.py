@@ -5,19 +5,20 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from cli_runner import finews_cli
-from db_fixtures import database_url, pg_database, pg_server  # noqa: F401 - fixtures
+from support.cli_runner import finews_cli
+from support.db_fixtures import database_url, pg_database, pg_server  # noqa: F401 - fixtures
 
-from finews_crawler.mirror import setting_args
 from finews_crawler.parsing.html_text import squeeze
 from finews_crawler.site import is_article_path
 from finews_crawler.store.repository import Repository
+from localsite.mirror import setting_args
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -182,7 +183,7 @@ def test_demo_serves_crawls_and_exports(tmp_path):
         [
             sys.executable,
             "-m",
-            "finews_crawler.demo",
+            "localsite.demo",
             "--site",
             str(FIXTURES / "site"),
             "--database-url",
@@ -191,6 +192,8 @@ def test_demo_serves_crawls_and_exports(tmp_path):
             str(tmp_path / "demo.jsonl"),
         ],
         cwd=tmp_path,
+        # localsite is not installed: it is found from the repository root.
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
         capture_output=True,
         text=True,
         timeout=180,

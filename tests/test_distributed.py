@@ -24,12 +24,12 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from db_fixtures import fresh_pg_database, pg_server, truth_rows  # noqa: F401 - fixtures
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.settings import Settings
 from scrapy.signalmanager import SignalManager
 from scrapy.utils.test import get_crawler
 from sqlalchemy import create_engine, text
+from support.db_fixtures import fresh_pg_database, pg_server, truth_rows  # noqa: F401 - fixtures
 
 from finews_crawler import defaults
 from finews_crawler.distributed import (
@@ -40,11 +40,11 @@ from finews_crawler.distributed import (
     fresh_run_id,
     run_keys,
 )
-from finews_crawler.distributed_workers import BUSY, HOLDING, IDLE, WorkerRegistry
-from finews_crawler.mirror import MirrorServer, serve
+from finews_crawler.distributed.workers import BUSY, HOLDING, IDLE, WorkerRegistry
 from finews_crawler.site import normalize_info_code
 from finews_crawler.spiders.finews import SiteSpider
 from finews_crawler.store.engine import normalize_url
+from localsite.mirror import MirrorServer, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "tests" / "fixtures" / "site"

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from truth import assert_matches_truth, truth_rows
+from support.truth import assert_matches_truth, truth_rows
 
 from finews_crawler import cli
 from finews_crawler.commands.import_archive import import_posts

@@ -1,6 +1,6 @@
 """Hostile and malformed pages (issue 5): each gets its defined outcome and none stops the crawl.
 
-`scrapy crawl finews` runs against the hostile site of `finews_crawler.testing.hostile` (a GBK
+`scrapy crawl finews` runs against the hostile site of `localsite.hostile` (a GBK
 and a GB2312 page declared only in a meta tag, a page without layout, a 30 MB page, truncated
 HTML, binary garbage, markup and script in titles and bodies, dangerous and off-site links,
 `%2F..%2F` file names, a listing that links to itself), with the crawl's peak memory measured.
@@ -14,15 +14,15 @@ import subprocess
 import sys
 
 import pytest
-from cli_runner import finews_cli
-from test_faults_common import (
+from support.cli_runner import finews_cli
+from support.fault_runs import (
     PROJECT_ROOT,
     export_records,
     setting_args,
 )
-from truth import assert_matches_truth
+from support.truth import assert_matches_truth
 
-from finews_crawler.testing.hostile import (
+from localsite.hostile import (
     CATEGORY_PATH,
     HOSTILE_LINKS,
     HOSTILE_PAGES,
@@ -52,7 +52,7 @@ def hostile_crawl(tmp_path_factory: pytest.TempPathFactory):
     """
     from conftest import SITE_DIR, ScrapyRunner
 
-    from finews_crawler.mirror import serve
+    from localsite.mirror import serve
 
     tmp_path = tmp_path_factory.mktemp("hostile-crawl")
     root = hostile_site(tmp_path_factory.mktemp("hostile-root"), base=SITE_DIR)

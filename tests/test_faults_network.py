@@ -14,14 +14,14 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from cli_runner import finews_cli
-from test_faults_common import (
+from support.cli_runner import finews_cli
+from support.fault_runs import (
     export_records,
     setting_args,
 )
-from truth import assert_matches_truth
+from support.truth import assert_matches_truth
 
-from finews_crawler.mirror import ALL_FAULTS, FaultPlan
+from localsite.mirror import ALL_FAULTS, FaultPlan
 
 #: A seed whose faulty paths, among those the crawl requests, cover every fault kind.
 SEED = 9

@@ -22,14 +22,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from db_fixtures import fresh_pg_database, pg_unavailable_reason
 from sqlalchemy import create_engine, text
-from test_faults_common import (
+from support.db_fixtures import fresh_pg_database, pg_unavailable_reason
+from support.fault_runs import (
     PROJECT_ROOT,
     export_records,
     setting_args,
 )
-from truth import assert_matches_truth
+from support.truth import assert_matches_truth
 
 from finews_crawler.store.engine import normalize_url
 
@@ -130,7 +130,7 @@ def test_postgres_connections_terminated_mid_run_lose_nothing(
     reason = pg_unavailable_reason()
     if reason:
         pytest.skip(reason)
-    from db_fixtures import PG_SERVER_URL
+    from support.db_fixtures import PG_SERVER_URL
 
     with fresh_pg_database(PG_SERVER_URL) as url:
         admin = create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import subprocess
 
-from cli_runner import finews_cli
+from support.cli_runner import finews_cli
 
 from finews_crawler.health import health_problems
-from finews_crawler.mirror import MirrorServer, setting_args
+from localsite.mirror import MirrorServer, setting_args
 
 
 def run(listed: int, coverage: dict | None = None, valid: int = 0) -> dict:

@@ -1,8 +1,8 @@
 """The local servers everything runs against: the mirror, its faults, hostile and grown sites.
 
-Covers `finews_crawler.mirror` (serving like the static host, share modes, fault injection),
-`finews_crawler.testing.layout` (the site's layouts reproduce the bundled pages byte for byte),
-`finews_crawler.testing.hostile` and `bench/grow_mirror.py`.
+Covers `localsite.mirror` (serving like the static host, share modes, fault injection),
+`localsite.layout` (the site's layouts reproduce the bundled pages byte for byte),
+`localsite.hostile` and `bench/grow_mirror.py`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,17 @@ from urllib.parse import unquote
 
 import pytest
 
-from finews_crawler.mirror import (
+from finews_crawler.site import INFO_CODE_RE
+from localsite import layout
+from localsite.hostile import (
+    BIG_PAGE_BYTES,
+    CATEGORY_PATH,
+    HOSTILE_LINKS,
+    HOSTILE_PAGES,
+    LOOP_PATH,
+    LOOP_SELF_LINKS,
+)
+from localsite.mirror import (
     ALL_FAULTS,
     FaultKind,
     FaultPlan,
@@ -33,16 +43,6 @@ from finews_crawler.mirror import (
     ShareMode,
     parse_kinds,
     serve,
-)
-from finews_crawler.site import INFO_CODE_RE
-from finews_crawler.testing import layout
-from finews_crawler.testing.hostile import (
-    BIG_PAGE_BYTES,
-    CATEGORY_PATH,
-    HOSTILE_LINKS,
-    HOSTILE_PAGES,
-    LOOP_PATH,
-    LOOP_SELF_LINKS,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -391,7 +391,7 @@ def test_fault_plan_validation() -> None:
 
 
 def test_command_line_prints_the_url_and_serves(site_dir: Path) -> None:
-    command = [sys.executable, "-m", "finews_crawler.mirror", str(site_dir), "--port", "0"]
+    command = [sys.executable, "-m", "localsite.mirror", str(site_dir), "--port", "0"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
     try:
         url = process.stdout.readline().strip()
@@ -536,7 +536,7 @@ def test_hostile_pages_served_as_the_host_would(serve_site, hostile_dir: Path) -
 
 
 def test_hostile_site_on_top_of_the_bundled_site(tmp_path: Path, site_dir: Path) -> None:
-    from finews_crawler.testing.hostile import HOSTILE_TAG, hostile_site
+    from localsite.hostile import HOSTILE_TAG, hostile_site
 
     root = hostile_site(tmp_path, base=site_dir, big_bytes=1 << 20)
     index = (root / "index.html").read_text(encoding="utf-8")

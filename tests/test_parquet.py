@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from db_fixtures import database_url, pg_database, pg_server, repository, truth_rows  # noqa: F401
+from support.db_fixtures import database_url, pg_database, pg_server, repository, truth_rows  # noqa: F401
 
 from finews_crawler import cli
 from finews_crawler.export import parquet

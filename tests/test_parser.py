@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from parser_cases import CASES, HOST, PAGES, page_html, page_url
+from support.parser_cases import CASES, HOST, PAGES, page_html, page_url
 
 from finews_crawler.parsing.article import parse_article
 from finews_crawler.parsing.html_text import squeeze

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from parser_cases import CASES, page_html, page_url
+from support.parser_cases import CASES, page_html, page_url
 
 from finews_crawler.parsing.article import parse_article
-from finews_crawler.parsing.pool import ParserDied, ParserPool
 from finews_crawler.parsing.readers import LayoutRefused, read_article
+from finews_crawler.processes.parser_pool import ParserDied, ParserPool
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE_URL = "http://127.0.0.1:8000/emnews/2021/12/08/202112082206672930.html"
@@ -120,8 +120,8 @@ def test_parsers_ignore_ctrl_c_and_exit_with_the_crawl_process() -> None:
     script = f"""
 import asyncio, os, signal, sys
 sys.path.insert(0, {str(ROOT / "tests")!r})
-from parser_cases import CASES, page_html, page_url
-from finews_crawler.parsing.pool import ParserPool
+from support.parser_cases import CASES, page_html, page_url
+from finews_crawler.processes.parser_pool import ParserPool
 
 async def main():
     pool = ParserPool(1)

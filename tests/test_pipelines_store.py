@@ -18,7 +18,12 @@ from typing import Any
 
 import pytest
 import scrapy
-from db_fixtures import (  # noqa: F401 - fixtures
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.utils.test import get_crawler
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+from support.db_fixtures import (  # noqa: F401 - fixtures
     SEED_CODE,
     database_url,
     empty_database,
@@ -27,21 +32,16 @@ from db_fixtures import (  # noqa: F401 - fixtures
     truth_row,
     truth_rows,
 )
-from scrapy import signals
-from scrapy.crawler import Crawler
-from scrapy.utils.test import get_crawler
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
-from truth import assert_matches_truth
+from support.truth import assert_matches_truth
 from twisted.python.failure import Failure
 
 from finews_crawler.health import run_outcome
 from finews_crawler.items import ArticleItem
-from finews_crawler.mirror import setting_args
 from finews_crawler.signals import page_quarantined
 from finews_crawler.store import Repository
 from finews_crawler.store import engine as store_engine
 from finews_crawler.store.engine import normalize_url
+from localsite.mirror import setting_args
 from pipelines.dedupe import DedupePipeline
 from pipelines.errors import DuplicateItem, QuarantineItem
 from pipelines.store import StorePipeline
@@ -403,7 +403,7 @@ def crawl(url: str, base_url: str, tmp_path: Path, feed_file: Path | None = None
 
 
 def test_crawl_of_the_bundled_site_stores_truth(database_url: str, tmp_path: Path) -> None:
-    mirror = pytest.importorskip("finews_crawler.mirror")
+    mirror = pytest.importorskip("localsite.mirror")
     feed_file = tmp_path / "feed.jsonl"
     with mirror.serve(SITE) as server:
         crawl(database_url, server.url, tmp_path, feed_file)

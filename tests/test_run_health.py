@@ -15,17 +15,17 @@ from typing import Any
 
 import pytest
 import scrapy
-from cli_runner import finews_cli
-from db_fixtures import database_url, pg_database, pg_server, truth_rows  # noqa: F401
 from scrapy import signals
 from scrapy.utils.test import get_crawler
+from support.cli_runner import finews_cli
+from support.db_fixtures import database_url, pg_database, pg_server, truth_rows  # noqa: F401
 
 from finews_crawler import cli
 from finews_crawler.extensions import RunHealth
 from finews_crawler.health import judge, layout_problems
 from finews_crawler.items import ArticleItem
-from finews_crawler.mirror import MirrorServer, setting_args
 from finews_crawler.store import Repository
+from localsite.mirror import MirrorServer, setting_args
 from pipelines.store import StorePipeline
 
 GENERIC = "article pages were read by the layout-independent reader, not a known page layout"

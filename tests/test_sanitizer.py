@@ -14,7 +14,7 @@ import re
 import pytest
 from lxml import etree
 from lxml import html as lxml_html
-from parser_cases import CASES, page_html, page_url
+from support.parser_cases import CASES, page_html, page_url
 
 from finews_crawler.parsing.article import parse_article
 from finews_crawler.parsing.html_text import sanitize_html

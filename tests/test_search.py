@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from db_fixtures import (  # noqa: F401 - fixtures
+from sqlalchemy import text
+from support.db_fixtures import (  # noqa: F401 - fixtures
     database_url,
     pg_database,
     pg_server,
     repository,
     truth_rows,
 )
-from sqlalchemy import text
 
 from finews_crawler import cli
 from finews_crawler.store import Repository

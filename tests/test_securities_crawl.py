@@ -12,8 +12,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from cli_runner import finews_cli
-from db_fixtures import database_url, pg_database, pg_server  # noqa: F401 - fixtures
+from support.cli_runner import finews_cli
+from support.db_fixtures import database_url, pg_database, pg_server  # noqa: F401 - fixtures
 from support.securities_page import (
     PAGE_PATH,
     PAGE_URL,

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 from alembic import command
-from db_fixtures import (  # noqa: F401 - fixtures
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from support.db_fixtures import (  # noqa: F401 - fixtures
     SEED_CODE,
     database_url,
     fresh_pg_database,
@@ -20,8 +22,6 @@ from db_fixtures import (  # noqa: F401 - fixtures
     repository,
     truth_row,
 )
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
 from support.mentions import HANG_SENG, MOUTAI, NEW_ENERGY, NO_MARKET, PING_AN, SSE_INDEX, stock
 from support.schema import schema_differences
 

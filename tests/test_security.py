@@ -18,10 +18,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from cli_runner import finews_cli
-from db_fixtures import PG_SERVER_URL, fresh_pg_database, pg_unavailable_reason, truth_row
 from sqlalchemy.engine import make_url
-from test_faults_common import PROJECT_ROOT, export_records, setting_args
+from support.cli_runner import finews_cli
+from support.db_fixtures import PG_SERVER_URL, fresh_pg_database, pg_unavailable_reason, truth_row
+from support.fault_runs import PROJECT_ROOT, export_records, setting_args
 
 from finews_crawler.items import ArticleItem
 from finews_crawler.store import Repository

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from db_fixtures import database_url, pg_database, pg_server, truth_row  # noqa: F401 - fixtures
 from jsonschema import Draft202012Validator, ValidationError
+from support.db_fixtures import database_url, pg_database, pg_server, truth_row  # noqa: F401 - fixtures
 from support.mentions import CSI_ETF, HANG_SENG, MOUTAI, NEW_ENERGY, PING_AN, SSE_INDEX
 
 from finews_crawler import cli

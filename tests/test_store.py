@@ -10,7 +10,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from db_fixtures import (  # noqa: F401 - fixtures
+from sqlalchemy import event, inspect, select, text
+from support.db_fixtures import (  # noqa: F401 - fixtures
     SEED_CODE,
     database_url,
     fresh_pg_database,
@@ -20,7 +21,6 @@ from db_fixtures import (  # noqa: F401 - fixtures
     truth_row,
     truth_rows,
 )
-from sqlalchemy import event, inspect, select, text
 from support.schema import schema_differences
 
 from finews_crawler.commands import db as db_command

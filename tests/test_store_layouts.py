@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from db_fixtures import (  # noqa: F401 - fixtures
+from sqlalchemy import select
+from support.db_fixtures import (  # noqa: F401 - fixtures
     SEED_CODE,
     database_url,
     pg_database,
@@ -22,7 +23,6 @@ from db_fixtures import (  # noqa: F401 - fixtures
     truth_row,
     truth_rows,
 )
-from sqlalchemy import select
 
 from finews_crawler import cli
 from finews_crawler.store import Repository

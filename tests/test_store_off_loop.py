@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 import scrapy
-from db_fixtures import truth_rows
 from scrapy.utils.test import get_crawler
+from support.db_fixtures import truth_rows
 
 from finews_crawler.items import ArticleItem
-from finews_crawler.mirror import MirrorServer
 from finews_crawler.store import Repository
 from finews_crawler.store import engine as store_engine
+from localsite.mirror import MirrorServer
 from pipelines.store import StorePipeline
 
 

@@ -12,9 +12,9 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from db_fixtures import SEED_CODE, database_url, pg_database, pg_server  # noqa: F401
 from scrapy import signals
 from scrapy.crawler import Crawler
+from support.db_fixtures import SEED_CODE, database_url, pg_database, pg_server  # noqa: F401
 from test_pipelines_store import items, make_crawler, open_pipelines, pretend_fetched
 from test_pipelines_store import store_settings as plain_store_settings
 

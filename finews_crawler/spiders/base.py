@@ -24,8 +24,8 @@ from finews_crawler import defaults, site
 from finews_crawler.items import ArticleItem
 from finews_crawler.parsing.html_text import element_text
 from finews_crawler.parsing.listing import parse_listing
-from finews_crawler.parsing.pool import ParserPool
 from finews_crawler.parsing.readers import LayoutRefused
+from finews_crawler.processes.parser_pool import ParserPool
 from finews_crawler.signals import page_quarantined
 
 logger = logging.getLogger(__name__)

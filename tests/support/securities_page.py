@@ -3,7 +3,7 @@ true layout, and a copy of the bundled mirror that links it.
 
 The post, `tests/fixtures/securities/<POST_NAME>`, is written in the generator's format for a
 media category (Wind). Its page, `tests/fixtures/securities/site/<PAGE_URL>`, is what
-`finews_crawler.testing.layout` renders of it (a test checks the two agree); after a deliberate
+`localsite.layout` renders of it (a test checks the two agree); after a deliberate
 change of the post, rewrite the page with
 
     .venv/bin/python tests/support/securities_page.py
@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from finews_crawler.parsing.post import PostItem, read_post, split_post
-from finews_crawler.testing import layout
+from localsite import layout
 
 SECURITIES = Path(__file__).resolve().parents[1] / "fixtures" / "securities"
 POST_NAME = "2022-05-27-NW202205272412345678.md"

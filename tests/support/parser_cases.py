@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PAGES = FIXTURES / "pages"
 HOST = "https://finews.withounder.com"
 SEED = "site/shanghaifabu/2022/03/30/NW202203302328599218.html"

@@ -2,5 +2,5 @@
 
 `layout` renders pages in the finews site's own Jekyll layouts; `hostile` builds a small site of
 malformed and hostile pages for the fault-injection suite (issue 5). The local mirror server
-they are served from is `finews_crawler.mirror`.
+they are served from is `localsite.mirror`.
 """

@@ -13,7 +13,7 @@ from typing import Any
 
 from finews_crawler.parsing.html_text import squeeze
 
-TRUTH = Path(__file__).parent / "fixtures" / "truth.jsonl"
+TRUTH = Path(__file__).resolve().parents[1] / "fixtures" / "truth.jsonl"
 #: Fields a merged article keeps from whichever page has them.
 FILL_FIELDS = ("media", "digest", "share_url", "upstream_url")
 

@@ -1,13 +1,13 @@
-"""A parser process: `python -m finews_crawler.parsing.worker`, run by `ParserPool`.
+"""A parser process: `python -m finews_crawler.processes.parser_worker`, run by `ParserPool`.
 
 Each request is the arguments of `read_article`; each answer its record (or None), or the
-exception it raised (see `finews_crawler.child_process` for the wire format and lifetime).
+exception it raised (see `finews_crawler.processes.child` for the wire format and lifetime).
 """
 
 from __future__ import annotations
 
-from finews_crawler.child_process import serve
 from finews_crawler.parsing.readers import read_article
+from finews_crawler.processes.child import serve
 
 if __name__ == "__main__":
     serve(lambda args: read_article(*args))

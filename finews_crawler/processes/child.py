@@ -1,11 +1,11 @@
 """Work handed to a child process over its pipes, driven from the crawl's event loop.
 
-The crawl process is CPU-bound on one core; the parser (`finews_crawler.parsing.pool`) and the
-store's writer (`pipelines.store`) move their work to other cores. Not in threads: the reactor
-thread releases the GIL on every poll and then queues behind the worker for it (a writer thread
-made a crawl 48% slower, bench/). Not through `ProcessPoolExecutor` either: its feeder and
-manager threads contend the same way. Here the event loop itself writes requests to the child's
-stdin and reads answers from its stdout, so no thread of the crawl process runs Python.
+The crawl process is CPU-bound on one core; the parser (`parser_pool`) and the store's writer
+(`pipelines.store`) move their work to other cores. Not in threads: the reactor thread releases the
+GIL on every poll and then queues behind the worker for it (a writer thread made a crawl 48%
+slower, bench/). Not through `ProcessPoolExecutor` either: its feeder and manager threads contend
+the same way. Here the event loop itself writes requests to the child's stdin and reads answers
+from its stdout, so no thread of the crawl process runs Python.
 
 Wire format, both ways: an 8-byte little-endian length, then a pickle. The child answers each
 request in order with `(True, result)` or `(False, exception)`. It runs at a lower priority than

@@ -52,7 +52,7 @@ from finews_crawler.distributed import (
     fresh_run_id,
     run_keys,
 )
-from finews_crawler.distributed_workers import BUSY, HOLDING, IDLE, Snapshot, WorkerRegistry
+from finews_crawler.distributed.workers import BUSY, HOLDING, IDLE, Snapshot, WorkerRegistry
 
 if TYPE_CHECKING:
     from redis import Redis

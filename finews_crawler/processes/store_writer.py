@@ -1,16 +1,16 @@
-"""A writer process: `python -m finews_crawler.store.writer`, run by the store pipeline.
+"""A writer process: `python -m finews_crawler.processes.store_writer`, run by the store pipeline.
 
 Its first input frame is the database URL (the pipeline has migrated the schema already); then
 each request is `(items, run_id)` for `Repository.write_items` and each answer its counts, or the
 exception it raised: the pipeline then writes that batch itself, with its retries, spool and
-quarantine. See `finews_crawler.child_process` for the wire format and lifetime.
+quarantine. See `finews_crawler.processes.child` for the wire format and lifetime.
 """
 
 from __future__ import annotations
 
 import sys
 
-from finews_crawler.child_process import read_frame, serve
+from finews_crawler.processes.child import read_frame, serve
 from finews_crawler.store.repository import Repository
 
 

@@ -1,6 +1,6 @@
 """`make demo`: serve the bundled mirror on loopback, crawl it into SQLite, export JSONL, report.
 
-Run from the repository root: `python -m finews_crawler.demo [--site DIR] [--database-url URL]
+Run from the repository root: `python -m localsite.demo [--site DIR] [--database-url URL]
 [--output FILE] [--report FILE]`. Everything stays on 127.0.0.1 (share links too), and a second
 run is an incremental cron run: it reads the listings and fetches no stored article.
 """
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from finews_crawler import cli
-from finews_crawler.mirror import serve, setting_args
+from localsite.mirror import serve, setting_args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,7 @@
 Pages rendered here are what Jekyll 4.3.1 with the site's layouts and plugins (jekyll-seo-tag
 2.8.0, jekyll-feed) writes: `tests/test_mirror.py` re-renders the bundled pages in
 `tests/fixtures/site` with these templates and compares them byte for byte. So the pages that
-`bench/grow_mirror.py` and `finews_crawler.testing.hostile` generate put the real markup in front
+`bench/grow_mirror.py` and `localsite.hostile` generate put the real markup in front
 of the parser: the broken `og:description` head that spills the body into the DOM, the `section`
 with date, `h1`, body and tags line, the category listings, the home page, the 东财滚动新闻 index
 (rendered by the site as an escaped code block) and the Atom feed.

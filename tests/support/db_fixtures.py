@@ -1,6 +1,6 @@
 """Database fixtures for tests on SQLite and on PostgreSQL (import them into a test module).
 
-    from db_fixtures import database_url, pg_database, pg_server, repository  # noqa: F401
+    from support.db_fixtures import database_url, pg_database, pg_server, repository  # noqa: F401
 
 - `database_url` is parametrized: `sqlite` (a file in tmp_path) and `postgresql` (a throwaway
   database created once per test session and emptied before each test).
@@ -30,7 +30,7 @@ from finews_crawler.store.engine import normalize_url
 PG_SERVER_URL = os.environ.get(
     "FINEWS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-TRUTH = Path(__file__).parent / "fixtures" / "truth.jsonl"
+TRUTH = Path(__file__).resolve().parents[1] / "fixtures" / "truth.jsonl"
 SEED_CODE = "NW202203302328599218"
 
 

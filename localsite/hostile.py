@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
-from finews_crawler.testing.layout import (
+from localsite.layout import (
     Post,
     media_content,
     render_category,

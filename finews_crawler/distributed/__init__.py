@@ -2,7 +2,7 @@
 
 Setting `FINEWS_REDIS_URL` (setting or environment variable; empty = off) turns on the add-on
 `RedisFrontier` (listed in `ADDONS` in `finews_crawler.settings`). It points `SCHEDULER` at
-`finews_crawler.distributed_scheduler.RedisScheduler` (a scrapy-redis `Scheduler`) and
+`finews_crawler.distributed.scheduler.RedisScheduler` (a scrapy-redis `Scheduler`) and
 `DUPEFILTER_CLASS` at scrapy-redis's `RFPDupeFilter`, and sets scrapy-redis's `REDIS_URL`. Then any
 number of processes started with the same run id share one crawl::
 
@@ -79,7 +79,7 @@ logger = logging.getLogger(__name__)
 #: Close reason of a worker that joined a run which had already finished.
 RUN_ALREADY_DONE = "run_already_done"
 
-SCHEDULER = "finews_crawler.distributed_scheduler.RedisScheduler"
+SCHEDULER = "finews_crawler.distributed.scheduler.RedisScheduler"
 DUPEFILTER = "scrapy_redis.dupefilter.RFPDupeFilter"
 
 _RUN_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")

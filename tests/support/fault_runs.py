@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cli_runner import finews_cli
+from localsite.mirror import setting_args as mirror_setting_args
+from support.cli_runner import finews_cli
 
-from finews_crawler.mirror import setting_args as mirror_setting_args
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 #: Scrapy settings that keep a crawl through a faulty server short.
 FAST_SETTINGS: dict[str, str] = {

@@ -1,7 +1,7 @@
-"""Article parsing in parser processes (`finews_crawler.parsing.worker`).
+"""Article parsing in parser processes (`finews_crawler.processes.parser_worker`).
 
 Parsing is a third of what the crawl process does per article page, and it is pure, so it can run
-on another core: see `finews_crawler.child_process` for why a child process and not a thread.
+on another core: see `finews_crawler.processes.child` for why a child process and not a thread.
 
 A parser that dies (a page crashed lxml, the OOM killer) fails only the pages it held; each is
 tried once more in a fresh process, and `ParserDied` is raised if that one dies too (the spider
@@ -15,14 +15,14 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from finews_crawler.child_process import ChildDied, ChildProcess
 from finews_crawler.items import ArticleItem
 from finews_crawler.parsing.readers import read_article
+from finews_crawler.processes.child import ChildDied, ChildProcess
 
 logger = logging.getLogger(__name__)
 
 #: The module each parser process runs.
-WORKER_MODULE = "finews_crawler.parsing.worker"
+WORKER_MODULE = "finews_crawler.processes.parser_worker"
 
 
 class ParserDied(ChildDied):

@@ -26,7 +26,7 @@ run always get every page. Everything is bounded in time and `stop()` returns pr
 
 Use `serve()` in tests (see `tests/conftest.py`), or the command line::
 
-    python -m finews_crawler.mirror tests/fixtures/site --port 8000 --fail-ratio 0.2 --seed 1
+    python -m localsite.mirror tests/fixtures/site --port 8000 --fail-ratio 0.2 --seed 1
 """
 
 from __future__ import annotations
@@ -732,7 +732,7 @@ def parse_kinds(text: str) -> tuple[FaultKind, ...]:
 
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m finews_crawler.mirror",
+        prog="python -m localsite.mirror",
         description="Serve a folder as the finews site on 127.0.0.1 until killed.",
     )
     parser.add_argument("root", type=Path, help="folder served as the site root")
