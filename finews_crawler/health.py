@@ -33,6 +33,7 @@ from statistics import median
 from typing import Any
 
 from finews_crawler import defaults
+from finews_crawler.distributed import RUN_ALREADY_DONE
 from finews_crawler.store.merge import GENERIC_LAYOUT
 
 MIN_ITEMS_FOR_COVERAGE = 10
@@ -48,8 +49,6 @@ SKIPPED = "skipped"
 OK_VERDICTS = (HEALTHY, SKIPPED)
 #: Stat prefix of the article pages each layout (reader) read: `finews/layout/<name>`.
 LAYOUT_STAT = "finews/layout/"
-#: The close reason of a worker that joined a shared run after it finished (distributed).
-RUN_ALREADY_DONE = "run_already_done"
 
 
 def error_count(stats: Mapping[str, Any]) -> int:

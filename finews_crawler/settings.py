@@ -63,15 +63,15 @@ FINEWS_FEED_UNIQUE = _env("FINEWS_FEED_UNIQUE", defaults.FEED_UNIQUE)
 #: Redis URL; when set, the scheduler and dupefilter are shared through scrapy-redis.
 FINEWS_REDIS_URL = _env("FINEWS_REDIS_URL", defaults.REDIS_URL)
 #: Redis key pattern of a shared run, its TTL, the workers' heartbeat and when a silent worker
-#: counts as dead, and how long a finished run's `done` marker stays (finews_crawler.distributed).
+#: counts as dead, and how long a finished run's `done` marker stays (docs/distributed.md).
 FINEWS_REDIS_KEY = _env("FINEWS_REDIS_KEY", defaults.REDIS_KEY)
 FINEWS_REDIS_KEY_TTL = _env("FINEWS_REDIS_KEY_TTL", defaults.REDIS_KEY_TTL)
 FINEWS_REDIS_HEARTBEAT = _env("FINEWS_REDIS_HEARTBEAT", defaults.REDIS_HEARTBEAT)
 FINEWS_REDIS_WORKER_TIMEOUT = _env("FINEWS_REDIS_WORKER_TIMEOUT", defaults.REDIS_WORKER_TIMEOUT)
 FINEWS_REDIS_DONE_TTL = _env("FINEWS_REDIS_DONE_TTL", defaults.REDIS_DONE_TTL)
 #: The add-on that reads FINEWS_REDIS_URL and, when set, shares the scheduler and dupefilter
-#: through scrapy-redis (finews_crawler/distributed.py; off when the URL is empty).
-ADDONS = {"finews_crawler.distributed.RedisFrontier": 0}
+#: through scrapy-redis (finews_crawler/distributed/addon.py; off when the URL is empty).
+ADDONS = {"finews_crawler.distributed.addon.RedisFrontier": 0}
 
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,

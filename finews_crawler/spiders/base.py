@@ -11,7 +11,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import scrapy
@@ -27,6 +27,9 @@ from finews_crawler.parsing.listing import parse_listing
 from finews_crawler.parsing.readers import LayoutRefused
 from finews_crawler.processes.parser_pool import ParserPool
 from finews_crawler.signals import page_quarantined
+
+if TYPE_CHECKING:
+    from finews_crawler.distributed import Frontier
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +57,8 @@ class FinewsSpider(scrapy.Spider):
         self.pending_articles: deque[tuple[str, str | None]] = deque()
         self.articles_in_flight = 0
         #: The shared frontier of a run spread over several workers (FINEWS_REDIS_URL, see
-        #: `finews_crawler.distributed`), set when it opens; None in a crawl of one process.
-        self.frontier: Any = None
+        #: docs/distributed.md), set when it opens; None in a crawl of one process.
+        self.frontier: Frontier | None = None
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
