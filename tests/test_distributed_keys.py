@@ -17,10 +17,12 @@ def test_run_keys_come_from_one_pattern():
     assert keys.workers == "finews:2024-05-01:workers"
     assert keys.done == "finews:2024-05-01:done"
     assert keys.all() == (keys.requests, keys.dupefilter, keys.workers, keys.done)
+    assert keys.match == "finews:2024-05-01:*"
     assert defaults.REDIS_KEY == "finews:%(run_id)s:%(name)s"
 
     custom = run_keys("r1", "crawl:%(spider)s:%(run_id)s:%(name)s", spider="finews")
     assert custom.requests == "crawl:finews:r1:requests"
+    assert custom.match == "crawl:finews:r1:*"
 
 
 @pytest.mark.parametrize("pattern", ["finews:%(name)s", "finews:%(run_id)s", "finews"])

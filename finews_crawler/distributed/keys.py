@@ -25,6 +25,8 @@ class RunKeys:
     dupefilter: str
     workers: str
     done: str
+    #: A glob (Redis `SCAN MATCH`) for every key of the run.
+    match: str
 
     def all(self) -> tuple[str, ...]:
         return (self.requests, self.dupefilter, self.workers, self.done)
@@ -53,4 +55,5 @@ def run_keys(run_id: str, pattern: str = defaults.REDIS_KEY, spider: str = "") -
     def key(name: str) -> str:
         return pattern % {"run_id": run_id, "name": name, "spider": spider}
 
-    return RunKeys(run_id, key("requests"), key("dupefilter"), key("workers"), key("done"))
+    names = ("requests", "dupefilter", "workers", "done", "*")
+    return RunKeys(run_id, *(key(name) for name in names))

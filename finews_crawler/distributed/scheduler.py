@@ -151,7 +151,7 @@ class RedisScheduler(Scheduler):
             self.worker_id,
             run_id,
             self.registry.queued(),
-            self.key_pattern % {"run_id": run_id, "name": "*", "spider": spider.name},
+            keys.match,
         )
 
     def close(self, reason: str) -> None:
