@@ -25,7 +25,7 @@ from support.redis_runs import (  # noqa: F401 - fixtures
     truth_pages,
 )
 
-from localsite.mirror import MirrorServer, serve
+from localsite.server import MirrorServer, serve
 
 SITE = Path(__file__).resolve().parent / "fixtures" / "site"
 

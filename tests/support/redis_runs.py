@@ -26,8 +26,8 @@ from sqlalchemy import create_engine, text
 
 from finews_crawler.site import normalize_info_code
 from finews_crawler.store.engine import normalize_url
-from localsite.mirror import MirrorServer
-from support.db_fixtures import truth_rows
+from localsite.server import MirrorServer
+from support.truth import truth_rows
 
 REDIS_URL = os.environ.get("FINEWS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 #: Seconds a finished test run's `done` marker stays.
