@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from datetime import timedelta
 
@@ -22,6 +23,14 @@ def parse_duration(text: str) -> timedelta:
         )
     number, unit = match.groups()
     return timedelta(seconds=float(number) * UNITS[(unit or "s").lower()])
+
+
+def duration_arg(value: str) -> timedelta:
+    """`parse_duration` as an argparse type: a bad duration is a usage error."""
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def format_age(age: timedelta) -> str:

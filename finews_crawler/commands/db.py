@@ -23,7 +23,7 @@ from pathlib import Path
 
 from finews_crawler import defaults
 from finews_crawler.commands.crawl import EX_TEMPFAIL, LockHeld, exclusive_lock
-from finews_crawler.commands.status import duration_arg
+from finews_crawler.durations import duration_arg
 
 #: Exit status of a request this database cannot do (PostgreSQL backups, an existing target).
 EX_REFUSED = 2

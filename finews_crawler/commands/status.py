@@ -27,19 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from finews_crawler import defaults
-from finews_crawler.durations import format_age, parse_duration
+from finews_crawler.durations import duration_arg, format_age
 
 EXIT_OK = 0
 EXIT_STALE = 1
 EXIT_DATABASE = 3
 EXIT_SPOOL = 4
-
-
-def duration_arg(value: str) -> timedelta:
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

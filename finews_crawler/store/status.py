@@ -65,7 +65,10 @@ def last_successful_runs(repository: Repository, now: datetime) -> list[dict[str
                 }
             )
     never = float("inf")
-    return sorted(spiders, key=lambda s: (s["age_seconds"] or never, s["spider"]))
+    return sorted(
+        spiders,
+        key=lambda s: (never if s["age_seconds"] is None else s["age_seconds"], s["spider"]),
+    )
 
 
 def _growth(
