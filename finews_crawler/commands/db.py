@@ -64,6 +64,12 @@ def _fail(message: str, status: int = EX_REFUSED) -> int:
     return status
 
 
+def _is_postgresql(database_url: str) -> bool:
+    from finews_crawler.store.engine import normalize_url
+
+    return normalize_url(database_url).get_backend_name() == "postgresql"
+
+
 def run(args: argparse.Namespace) -> int:
     if args.action in ("backup", "restore"):
         if not args.path:
@@ -98,14 +104,17 @@ def schema(args: argparse.Namespace) -> int:
 
 
 def backup(args: argparse.Namespace) -> int:
-    from finews_crawler.store.backup import BackupError, backup_sqlite, pg_dump_command, sqlite_file
+    from finews_crawler.store.backup import BackupError, backup_sqlite, pg_dump_command
+    from finews_crawler.store.engine import sqlite_file
 
-    source = sqlite_file(args.database_url)
-    if source is None:
+    if _is_postgresql(args.database_url):
         return _fail(
             "backups of PostgreSQL are made with its own tool; run:\n"
             f"  {pg_dump_command(args.database_url, args.path)}"
         )
+    source = sqlite_file(args.database_url)
+    if source is None:
+        return _fail("an in-memory SQLite database has no file to back up")
     try:
         size = backup_sqlite(source, Path(args.path))
     except BackupError as exc:
@@ -119,15 +128,17 @@ def restore(args: argparse.Namespace) -> int:
         BackupError,
         pg_restore_command,
         restore_sqlite,
-        sqlite_file,
     )
+    from finews_crawler.store.engine import sqlite_file
 
-    target = sqlite_file(args.database_url)
-    if target is None:
+    if _is_postgresql(args.database_url):
         return _fail(
             "PostgreSQL is restored with its own tool; run:\n"
             f"  {pg_restore_command(args.database_url, args.path)}"
         )
+    target = sqlite_file(args.database_url)
+    if target is None:
+        return _fail("an in-memory SQLite database has no file to restore into")
     if target.is_file() and target.stat().st_size and not args.force:
         return _fail(f"{target} exists; give --force to replace it by {args.path}")
     try:

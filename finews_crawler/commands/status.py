@@ -23,7 +23,6 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from finews_crawler import defaults
@@ -65,14 +64,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _database_missing(database_url: str) -> str | None:
     """Why the database cannot be looked at without creating it, or None."""
-    from sqlalchemy.engine import make_url
+    from finews_crawler.store.engine import normalize_url, sqlite_file
 
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        database = url.database or ""
-        if database in ("", ":memory:") or not Path(database).is_file():
-            return f"no SQLite database at {database or '(memory)'}"
-    return None
+    url = normalize_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return None
+    path = sqlite_file(url)
+    if path is None:
+        return "an in-memory SQLite database holds no runs"
+    return None if path.is_file() else f"no SQLite database at {path}"
 
 
 def collect(args: argparse.Namespace, now: datetime) -> dict[str, Any]:

@@ -30,15 +30,6 @@ class BackupError(Exception):
     """A backup or restore that cannot be done, in words."""
 
 
-def sqlite_file(database_url: str | URL) -> Path | None:
-    """The file of a SQLite URL; None for another database (or SQLite in memory)."""
-    url = make_url(database_url) if isinstance(database_url, str) else database_url
-    database = url.database or ""
-    if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
-        return None
-    return Path(database)
-
-
 def _connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
@@ -150,5 +141,4 @@ __all__ = [
     "pg_dump_command",
     "pg_restore_command",
     "restore_sqlite",
-    "sqlite_file",
 ]
