@@ -92,6 +92,17 @@ def test_backup_during_a_crawl_restores_to_the_data_at_backup_time(tmp_path, mir
     # A consistent snapshot, one self-contained file, of a moment half-way through the crawl.
     assert integrity_check(backup) == "ok"
     assert not Path(f"{backup}-wal").exists()
+    snapshot = sqlite3.connect(backup)
+    try:
+        assert snapshot.execute("PRAGMA foreign_key_check").fetchall() == []
+        # Every stored page belongs to a stored article, and the run was caught running.
+        orphans = (
+            "SELECT count(*) FROM article_pages WHERE article_id NOT IN (SELECT id FROM articles)"
+        )
+        assert snapshot.execute(orphans).fetchone() == (0,)
+        assert snapshot.execute("SELECT outcome FROM crawl_runs").fetchall() == [("running",)]
+    finally:
+        snapshot.close()
     at_backup = export(f"sqlite:///{backup}", tmp_path)
     final = export(db, tmp_path)
     assert 10 <= len(at_backup) < len(final)
