@@ -101,10 +101,15 @@ def collect(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
             f" (more than {format_age(args.spool_max_age)})"
         )
 
+    def unreadable(why: str) -> dict[str, Any]:
+        report["problems"].append(f"the database could not be read: {why}")
+        report["exit_status"] = EXIT_DATABASE
+        return report
+
     missing = _database_missing(args.database_url)
+    if missing:
+        return unreadable(missing)
     try:
-        if missing:
-            raise FileNotFoundError(missing)
         # migrate=False: a check never changes the schema of the database it looks at.
         with Repository(args.database_url, migrate=False) as repository:
             report["database"].update(queries.database_size(repository))
@@ -112,11 +117,8 @@ def collect(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
             days = defaults.STATUS_BASELINE_DAYS
             report["articles"] = queries.articles_growth(repository, now, days)
             report["quarantine"] = queries.quarantine_growth(repository, now, days)
-    except Exception as exc:
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        report["problems"].append(f"the database could not be read: {first_line}")
-        report["exit_status"] = EXIT_DATABASE
-        return report
+    except Exception as exc:  # any driver's error: the monitor needs the status, not a trace
+        return unreadable((str(exc).strip().splitlines() or [type(exc).__name__])[0])
     report["spiders"] = spiders
 
     judged = [s for s in spiders if not args.spider or s["spider"] in args.spider]
