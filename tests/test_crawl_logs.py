@@ -10,7 +10,7 @@ import pytest
 from support.cli_runner import finews_cli
 
 from finews_crawler.commands.crawl import rotate_logs
-from localsite.mirror import setting_args
+from localsite.server import setting_args
 
 
 def make_logs(directory: Path, sizes: list[int]) -> list[Path]:

@@ -20,7 +20,7 @@ from support.db_fixtures import fresh_pg_database, pg_server, truth_rows  # noqa
 
 from finews_crawler.store import Repository
 from finews_crawler.store.backup import integrity_check
-from localsite.mirror import setting_args
+from localsite.server import setting_args
 
 #: A crawl of the bundled mirror slowed to ~20 s, committing every few items: a backup lands
 #: half-way through it.

@@ -20,7 +20,7 @@ from finews_crawler.durations import format_age, parse_duration
 from finews_crawler.store import Repository
 from finews_crawler.store.models import Article, CrawlRun, QuarantineEntry
 from finews_crawler.store.spool import Spool
-from localsite.mirror import setting_args
+from localsite.server import setting_args
 
 
 def status(capsys, database_url: str, spool_dir: Path, *args: str) -> tuple[int, dict]:
