@@ -162,13 +162,18 @@ def test_articles_and_quarantine_last_day_against_the_days_before(database_url, 
             repository.quarantine("/x.html", "no date")
         with repository.engine.begin() as connection:
             ids = [row.id for row in connection.execute(Article.__table__.select())]
-            # 3 articles two days ago, 3 three days ago, 6 today; one entry 30 hours ago.
-            for article_ids, days in ((ids[:3], 2), (ids[3:6], 3)):
+            # Stored in this order: 3 articles three days ago, 3 two days ago, 6 today (an old
+            # article changed today); one quarantine entry 30 hours ago.
+            for article_ids, days in ((ids[:3], 3), (ids[3:6], 2)):
                 connection.execute(
                     update(Article)
                     .where(Article.id.in_(article_ids))
-                    .values(first_seen_at=now - timedelta(days=days, hours=1))
+                    .values(
+                        first_seen_at=now - timedelta(days=days, hours=1),
+                        changed_at=now - timedelta(days=days, hours=1),
+                    )
                 )
+            connection.execute(update(Article).where(Article.id == ids[0]).values(changed_at=now))
             first = connection.execute(QuarantineEntry.__table__.select()).first()
             connection.execute(
                 update(QuarantineEntry)

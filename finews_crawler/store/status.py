@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,8 +22,6 @@ from finews_crawler.store.models import Article, CrawlRun, QuarantineEntry
 from finews_crawler.store.spool import Spool
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import InstrumentedAttribute
-
     from finews_crawler.store.repository import Repository
 
 DAY = timedelta(days=1)
@@ -72,34 +71,57 @@ def last_successful_runs(repository: Repository, now: datetime) -> list[dict[str
 
 
 def _growth(
-    session: Session, column: InstrumentedAttribute[datetime], now: datetime, baseline_days: int
+    count: Callable[[datetime, datetime | None], int],
+    earliest: datetime | None,
+    now: datetime,
+    baseline_days: int,
 ) -> dict[str, Any]:
-    """Rows whose `column` falls in the last day, and the average per day over the (at most
-    `baseline_days`) whole days before it that the table has rows for (None: no such day)."""
+    """Rows of the last day (`count(since, until)`; until None: up to now), and the average per
+    day over the (at most `baseline_days`) whole days before it back to the `earliest` row
+    (None: no such day)."""
     day_ago = now - DAY
-    last_day = session.scalar(select(func.count()).where(column >= day_ago)) or 0
-    earliest = session.scalar(select(func.min(column)))
     days = 0
     if earliest is not None and earliest < day_ago:
         days = min(baseline_days, math.ceil((day_ago - earliest) / DAY))
-    per_day = None
-    if days:
-        since = day_ago - days * DAY
-        before = session.scalar(select(func.count()).where(column >= since, column < day_ago))
-        per_day = round((before or 0) / days, 1)
-    return {"last_day": last_day, "per_day_before": per_day, "days_before": days}
+    per_day = round(count(day_ago - days * DAY, day_ago) / days, 1) if days else None
+    return {"last_day": count(day_ago, None), "per_day_before": per_day, "days_before": days}
 
 
 def articles_growth(repository: Repository, now: datetime, baseline_days: int) -> dict[str, Any]:
-    """Articles first stored in the last day against the days before (`_growth`)."""
+    """Articles first stored in the last day against the days before (`_growth`).
+
+    `first_seen_at` has no index, but `changed_at` has, and is never earlier (it is set when the
+    article is stored, and moves on with every change): it bounds the count to an index range,
+    so the check does not read the whole table. Articles are numbered as they are stored, so
+    the first one is the earliest.
+    """
     with Session(repository.engine) as session:
-        return _growth(session, Article.first_seen_at, now, baseline_days)
+
+        def count(since: datetime, until: datetime | None) -> int:
+            stmt = select(func.count(Article.id)).where(
+                Article.changed_at >= since, Article.first_seen_at >= since
+            )
+            if until is not None:
+                stmt = stmt.where(Article.first_seen_at < until)
+            return session.scalar(stmt) or 0
+
+        first = session.scalar(select(Article.first_seen_at).order_by(Article.id).limit(1))
+        return _growth(count, first, now, baseline_days)
 
 
 def quarantine_growth(repository: Repository, now: datetime, baseline_days: int) -> dict[str, Any]:
     """Quarantine entries made in the last day against the days before (`_growth`)."""
     with Session(repository.engine) as session:
-        return _growth(session, QuarantineEntry.created_at, now, baseline_days)
+
+        def count(since: datetime, until: datetime | None) -> int:
+            when = QuarantineEntry.created_at
+            stmt = select(func.count(QuarantineEntry.id)).where(when >= since)
+            if until is not None:
+                stmt = stmt.where(when < until)
+            return session.scalar(stmt) or 0
+
+        first = session.scalar(select(func.min(QuarantineEntry.created_at)))
+        return _growth(count, first, now, baseline_days)
 
 
 def database_size(repository: Repository) -> dict[str, int]:
