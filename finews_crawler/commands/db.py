@@ -114,7 +114,7 @@ def backup(args: argparse.Namespace) -> int:
         )
     source = sqlite_file(args.database_url)
     if source is None:
-        return _fail("an in-memory SQLite database has no file to back up")
+        return _fail("this SQLite URL names no file (in memory, or a file: URI) to back up")
     try:
         size = backup_sqlite(source, Path(args.path))
     except BackupError as exc:
@@ -138,7 +138,7 @@ def restore(args: argparse.Namespace) -> int:
         )
     target = sqlite_file(args.database_url)
     if target is None:
-        return _fail("an in-memory SQLite database has no file to restore into")
+        return _fail("this SQLite URL names no file (in memory, or a file: URI) to restore into")
     if target.is_file() and target.stat().st_size and not args.force:
         return _fail(f"{target} exists; give --force to replace it by {args.path}")
     try:
