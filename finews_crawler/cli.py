@@ -15,7 +15,8 @@ import sys
 COMMANDS = {
     "crawl": ("crawl", "run a crawl under a lock, logging to a file"),
     "runs": ("runs", "list recent crawl runs and their counts"),
-    "db": ("db", "manage the database schema (alembic)"),
+    "status": ("status", "is the crawler alive? non-zero when runs stopped or the spool is stuck"),
+    "db": ("db", "manage the database: schema (alembic), backup, restore, prune"),
     "export": ("export", "export articles as JSONL, Parquet or Jekyll posts"),
     "stocks": ("stocks", "list the most mentioned securities with article counts"),
     "search": ("search", "find articles by a word, term or stock code (Chinese too)"),

@@ -46,6 +46,18 @@ RETRY_BACKOFF_MAX = 10.0
 USER_AGENT = "finews-crawler/0.1 (+https://github.com/finews-crawler; news archiving bot)"
 LOG_LEVEL = "INFO"
 
+# --- Operation: lock, logs, dead-man's switch -------------------------------------------------
+#: The lock `finews crawl` holds while it runs (`finews db restore` takes it too).
+CRAWL_LOCK_FILE = "data/finews-crawl.lock"
+#: `finews crawl` keeps at most this many crawl logs (`<spider>-<time>.log`) in its log folder,
+#: and at most this many bytes of them, deleting the oldest first; 0 turns a limit off.
+LOG_KEEP = 1000
+LOG_MAX_BYTES = 256 * 1024 * 1024
+#: `finews status`: the spool is not draining when a file has waited longer than this (seconds);
+#: articles and quarantine entries of the last day are set against this many days before it.
+STATUS_SPOOL_MAX_AGE = 3600
+STATUS_BASELINE_DAYS = 7
+
 # --- Crawl process tuning -------------------------------------------------------------------
 GC_TUNING = True
 GC_GEN0_THRESHOLD = 100_000

@@ -58,6 +58,10 @@ FINEWS_MIN_COVERAGE_RATIO = _env("FINEWS_MIN_COVERAGE_RATIO", defaults.MIN_COVER
 FINEWS_MAX_BODY_CHARS = _env("FINEWS_MAX_BODY_CHARS", defaults.MAX_BODY_CHARS)
 #: Where writes that failed after retries are spooled, replayed by the next run.
 FINEWS_SPOOL_DIR = _env("FINEWS_SPOOL_DIR", defaults.SPOOL_DIR)
+#: `finews crawl` keeps at most FINEWS_LOG_KEEP crawl logs and FINEWS_LOG_MAX_BYTES of them in
+#: its log folder (data/logs), deleting the oldest; 0 turns a limit off.
+FINEWS_LOG_KEEP = _env("FINEWS_LOG_KEEP", defaults.LOG_KEEP)
+FINEWS_LOG_MAX_BYTES = _env("FINEWS_LOG_MAX_BYTES", defaults.LOG_MAX_BYTES)
 #: Send each article to the feed (-O) once per run, however many pages show it.
 FINEWS_FEED_UNIQUE = _env("FINEWS_FEED_UNIQUE", defaults.FEED_UNIQUE)
 #: Redis URL; when set, the scheduler and dupefilter are shared through scrapy-redis.

@@ -58,8 +58,12 @@ def mask_url(url: str | URL) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def _sqlite_file(url: URL) -> Path | None:
-    database = url.database or ""
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite URL; None for another database, or SQLite in memory."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite":
+        return None
     if database in ("", ":memory:") or database.startswith("file:"):
         return None
     return Path(database)
@@ -77,7 +81,7 @@ def create_db_engine(url: str | URL, **kwargs: Any) -> Engine:
 
 
 def _create_sqlite_engine(url: URL, **kwargs: Any) -> Engine:
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     else:

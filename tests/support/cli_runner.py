@@ -33,6 +33,23 @@ def finews_cli(
     return run_module("finews_crawler.cli", args, environment, cwd, timeout)
 
 
+def finews_background(
+    args: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path = PROJECT_ROOT
+) -> subprocess.Popen[str]:
+    """`finews ARGS` started in a subprocess and left running (as `finews_cli` sets it up);
+    its output goes to pipes: read them after it ends (`communicate`)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FINEWS_")}
+    environment.update(env or {})
+    return subprocess.Popen(
+        [sys.executable, "-m", "finews_crawler.cli", *args],
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def run_module(
     module: str, args: Sequence[str], env: Mapping[str, str], cwd: Path, timeout: float
 ) -> subprocess.CompletedProcess[str]:
