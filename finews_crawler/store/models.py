@@ -239,8 +239,8 @@ class CrawlRun(Base):
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    #: Run health (finews_crawler.health): healthy, unhealthy, failed, interrupted or skipped;
-    #: null for runs recorded without it.
+    #: Run health (finews_crawler.health): healthy, unhealthy, failed, interrupted, killed or
+    #: skipped; null for runs recorded without it.
     verdict: Mapped[str | None] = mapped_column(String(32))
     #: Why the run is not healthy, in words.
     health_reasons: Mapped[list[Any] | None]
