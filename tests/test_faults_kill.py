@@ -156,6 +156,10 @@ def run_killed_crawls(
     final = finews_crawl(env, tmp_path, "final")
     _, err = final.communicate(timeout=180)
     assert final.returncode == 0, f"seed {seed}: {err[-3000:]}"
+    log = (tmp_path / "final.log").read_text(encoding="utf-8")
+    # Nothing of the killed crawls held it up: no lock waited out, no write retried or spooled.
+    for trace in ("database is locked", "retry 1/", "spooled"):
+        assert trace not in log, f"seed {seed}: {trace!r} in the last run's log"
 
 
 def check_runs_and_export(database_url: str, seed: int) -> None:
