@@ -84,7 +84,7 @@ class RunRecord:
             why = why_gone(run["host"], run["pid"], started_at, now=now, stale_age=self.stale_age)
             if why is None:
                 continue
-            reason = f"killed: {why}; noticed at {now.isoformat(timespec='seconds')}"
+            reason = f"{why}; noticed at {now.isoformat(timespec='seconds')}"
             if repository.mark_killed(run["id"], reason):
                 logger.error("Crawl run %s (%s) was killed: %s", run["id"], run["spider"], why)
                 killed.append(repository.get_run(run["id"]))

@@ -172,10 +172,10 @@ def check_runs_and_export(database_url: str, seed: int) -> None:
     assert killed and all(
         (run["outcome"], run["verdict"]) == ("killed", "killed") for run in killed
     ), (seed, [(run["id"], run["outcome"]) for run in killed])
-    assert all(run["health_reasons"][0].startswith("killed: its process (pid") for run in killed)
+    assert all(run["health_reasons"][0].startswith("its process (pid") for run in killed)
     assert all(run["finished_at"] is not None for run in killed)
     table = finews_cli(["runs", "--database-url", database_url]).stdout
-    assert all(f"run {run['id']}: killed: killed: its process" in table for run in killed)
+    assert all(f"run {run['id']}: killed: its process" in table for run in killed)
     assert_matches_truth(export_records(database_url))
 
 

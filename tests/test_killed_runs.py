@@ -232,7 +232,7 @@ def test_a_starting_run_marks_runs_whose_process_is_gone(database_url: str) -> N
         assert sorted(run["id"] for run in announced) == [killed, stale]
         dead = outcomes[killed]
         assert dead["verdict"] == "killed" and dead["finished_at"] is not None
-        assert dead["health_reasons"][0].startswith(f"killed: its process (pid {dead['pid']} on")
+        assert dead["health_reasons"][0].startswith(f"its process (pid {dead['pid']} on")
         assert "noticed at" in dead["health_reasons"][0]
         assert "on crawler-3 and never finished" in outcomes[stale]["health_reasons"][0]
         # A run that finished meanwhile is not marked.
@@ -242,4 +242,4 @@ def test_a_starting_run_marks_runs_whose_process_is_gone(database_url: str) -> N
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
     assert any(line.split()[:1] == [str(killed)] and " killed " in line for line in lines)
-    assert f"run {killed}: killed: killed: its process (pid" in shown.stdout
+    assert f"run {killed}: killed: its process (pid" in shown.stdout
