@@ -26,7 +26,10 @@ import psycopg
 import redis
 from run import ROOT, mirror_for
 
-from localsite.mirror import serve, setting_args
+# `python bench/distributed.py` puts bench/ first on sys.path, not the repository root where
+# `localsite` (the local site, outside the installed package) lives.
+sys.path.insert(0, str(ROOT))
+from localsite.server import serve, setting_args
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -44,7 +44,7 @@ from finews_crawler.distributed.workers import BUSY, HOLDING, IDLE, WorkerRegist
 from finews_crawler.site import normalize_info_code
 from finews_crawler.spiders.finews import SiteSpider
 from finews_crawler.store.engine import normalize_url
-from localsite.mirror import MirrorServer, serve
+from localsite.server import MirrorServer, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "tests" / "fixtures" / "site"

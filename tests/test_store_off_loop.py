@@ -21,7 +21,7 @@ from support.db_fixtures import truth_rows
 from finews_crawler.items import ArticleItem
 from finews_crawler.store import Repository
 from finews_crawler.store import engine as store_engine
-from localsite.mirror import MirrorServer
+from localsite.server import MirrorServer
 from pipelines.store import StorePipeline
 
 

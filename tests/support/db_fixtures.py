@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -28,18 +27,12 @@ from sqlalchemy.engine import make_url
 
 from finews_crawler.store import Repository
 from finews_crawler.store.engine import normalize_url
+from support.truth import truth_rows  # test modules import it from here too, with truth_row
 
 PG_SERVER_URL = os.environ.get(
     "FINEWS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-TRUTH = Path(__file__).resolve().parents[1] / "fixtures" / "truth.jsonl"
 SEED_CODE = "NW202203302328599218"
-
-
-def truth_rows() -> list[dict[str, Any]]:
-    """The rows of tests/fixtures/truth.jsonl (one per article page), as items."""
-    with open(TRUTH, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def truth_row(url_or_name: str) -> dict[str, Any]:
