@@ -27,7 +27,7 @@ from support.receivers import file_command, smtp_receiver, webhook_receiver
 from finews_crawler.alerts import Alerts
 from finews_crawler.processes.liveness import this_process
 from finews_crawler.store import Repository
-from localsite.mirror import setting_args
+from localsite.server import setting_args
 
 REDESIGN = Path(__file__).parent / "fixtures" / "redesigns" / "minima"
 FAST = {"AUTOTHROTTLE_ENABLED": "0", "FINEWS_PROGRESS": "off"}

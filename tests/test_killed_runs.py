@@ -85,7 +85,7 @@ def in_busy_wait(pid: int) -> bool:
 
 @pytest.mark.parametrize(
     "module",
-    ["finews_crawler.processes.store_writer", "watched_writer"],
+    ["finews_crawler.processes.store_writer", "support.watched_writer"],
     ids=["parent-death-signal", "watcher-thread"],
 )
 def test_a_writer_blocked_in_a_write_dies_with_its_parent(tmp_path: Path, module: str) -> None:
