@@ -157,22 +157,25 @@ def destinations(settings: BaseSettings) -> list[Destination]:
         recipients = [address for address in recipients if address]
         sender = settings.get("FINEWS_ALERT_EMAIL_FROM") or ""
         if not recipients or not sender:
-            raise NotConfigured(
-                "FINEWS_ALERT_SMTP_HOST needs FINEWS_ALERT_EMAIL_FROM and FINEWS_ALERT_EMAIL_TO"
+            # The other destinations still get alerts.
+            logger.error(
+                "No alert emails: FINEWS_ALERT_SMTP_HOST needs FINEWS_ALERT_EMAIL_FROM and"
+                " FINEWS_ALERT_EMAIL_TO"
             )
-        found.append(
-            Email(
-                host,
-                settings.getint("FINEWS_ALERT_SMTP_PORT", defaults.ALERT_SMTP_PORT),
-                sender,
-                recipients,
-                user=settings.get("FINEWS_ALERT_SMTP_USER") or "",
-                password=settings.get("FINEWS_ALERT_SMTP_PASSWORD") or "",
-                starttls=settings.getbool(
-                    "FINEWS_ALERT_SMTP_STARTTLS", defaults.ALERT_SMTP_STARTTLS
-                ),
+        else:
+            found.append(
+                Email(
+                    host,
+                    settings.getint("FINEWS_ALERT_SMTP_PORT", defaults.ALERT_SMTP_PORT),
+                    sender,
+                    recipients,
+                    user=settings.get("FINEWS_ALERT_SMTP_USER") or "",
+                    password=settings.get("FINEWS_ALERT_SMTP_PASSWORD") or "",
+                    starttls=settings.getbool(
+                        "FINEWS_ALERT_SMTP_STARTTLS", defaults.ALERT_SMTP_STARTTLS
+                    ),
+                )
             )
-        )
     if command := settings.get("FINEWS_ALERT_COMMAND"):
         found.append(Command(command))
     return found

@@ -167,7 +167,9 @@ def test_failed_deliveries_are_logged_and_counted(
     assert "timed out" in errors[3]
 
 
-def test_a_healthy_verdict_sends_nothing_and_no_destination_turns_alerts_off() -> None:
+def test_a_healthy_verdict_sends_nothing_and_no_destination_turns_alerts_off(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     with webhook_receiver() as hook:
         crawler, alerts = closed_run_alerts({"FINEWS_ALERT_WEBHOOK": hook.url})
         for verdict in ("healthy", "skipped"):
@@ -176,5 +178,12 @@ def test_a_healthy_verdict_sends_nothing_and_no_destination_turns_alerts_off() -
         assert hook.bodies == []
     with pytest.raises(NotConfigured, match="no FINEWS_ALERT_"):
         closed_run_alerts({})
-    with pytest.raises(NotConfigured, match="needs FINEWS_ALERT_EMAIL_FROM"):
+    # An email destination without sender or recipients is refused, loudly; the others stay.
+    with caplog.at_level(logging.ERROR, logger="finews_crawler.alerts"):
+        _, alerts = closed_run_alerts(
+            {"FINEWS_ALERT_SMTP_HOST": "127.0.0.1", "FINEWS_ALERT_COMMAND": "true"}
+        )
+    assert [type(target).__name__ for target in alerts.targets] == ["Command"]
+    assert "needs FINEWS_ALERT_EMAIL_FROM and FINEWS_ALERT_EMAIL_TO" in caplog.text
+    with pytest.raises(NotConfigured, match="no FINEWS_ALERT_"):
         closed_run_alerts({"FINEWS_ALERT_SMTP_HOST": "127.0.0.1"})
