@@ -38,6 +38,22 @@ MAX_BODY_CHARS = 2_000_000
 MAX_ERROR_RATIO = 0.2
 MIN_LISTED_RATIO = 0.5
 MIN_COVERAGE_RATIO = 0.5
+#: A run still `running` on another host (whose process cannot be seen) is taken for killed once
+#: it is this many seconds old; on this host a run's process is checked directly.
+STALE_RUN_AGE = 24 * 3600.0
+
+# --- Alerts (finews_crawler.alerts): every destination is off until configured -------------
+ALERT_WEBHOOK = ""
+ALERT_SMTP_HOST = ""
+ALERT_SMTP_PORT = 25
+ALERT_SMTP_USER = ""
+ALERT_SMTP_PASSWORD = ""
+ALERT_SMTP_STARTTLS = False
+ALERT_EMAIL_FROM = ""
+ALERT_EMAIL_TO = ""
+ALERT_COMMAND = ""
+#: Seconds one delivery (to one destination) may take.
+ALERT_TIMEOUT = 10.0
 
 # --- Politeness and retries -----------------------------------------------------------------
 RETRY_AFTER_MAX = 60.0

@@ -15,7 +15,8 @@ and listings, items and field coverage against the spider's previous finished ru
 FINEWS_MIN_COVERAGE_RATIO), sets the stats finews/health/verdict and finews/health/reasons, and
 logs a verdict other than healthy at ERROR. The store pipeline's run record stores both with the
 run (its `spider_closed` handler runs after this one: extensions are built before the engine and
-its pipelines, so they are connected first). `finews crawl` exits on the verdict.
+its pipelines, so they are connected first). `finews crawl` exits on the verdict, and
+`finews_crawler.alerts.Alerts` (after RunHealth in EXTENSIONS, so connected after it) sends it on.
 """
 
 from __future__ import annotations

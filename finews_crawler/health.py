@@ -24,6 +24,9 @@ failure: the site changed its markup, or went down, and three days later the pos
 
 Verdict (`judge`): `failed` or `interrupted` with the outcome's reason; else `unhealthy` with every
 problem found, or `healthy`; `skipped` for a worker that joined a shared run already finished.
+A run whose process died without a word (SIGKILL, the OOM killer, a reboot) is judged by the next
+run instead: when it starts, it finds the run still `running` with its process gone
+(`finews_crawler.processes.liveness`) and records outcome and verdict `killed` with the reason.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ UNHEALTHY = "unhealthy"
 FAILED = "failed"
 INTERRUPTED = "interrupted"
 SKIPPED = "skipped"
+#: Outcome and verdict of a run found `running` with its process gone.
+KILLED = "killed"
 #: Verdicts of runs that need no one's attention.
 OK_VERDICTS = (HEALTHY, SKIPPED)
 #: Stat prefix of the article pages each layout (reader) read: `finews/layout/<name>`.

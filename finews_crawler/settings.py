@@ -54,6 +54,22 @@ FINEWS_MAX_ERROR_RATIO = _env("FINEWS_MAX_ERROR_RATIO", defaults.MAX_ERROR_RATIO
 #: of the recent runs' median, or whose field coverage falls below this share of theirs.
 FINEWS_MIN_LISTED_RATIO = _env("FINEWS_MIN_LISTED_RATIO", defaults.MIN_LISTED_RATIO)
 FINEWS_MIN_COVERAGE_RATIO = _env("FINEWS_MIN_COVERAGE_RATIO", defaults.MIN_COVERAGE_RATIO)
+#: Seconds after which a run still `running` on another host is taken for killed (on this host
+#: the run's process is checked directly).
+FINEWS_STALE_RUN_AGE = _env("FINEWS_STALE_RUN_AGE", defaults.STALE_RUN_AGE)
+#: Alerts (finews_crawler.alerts): where a run that is not healthy, and a run found killed, is
+#: reported: a webhook (JSON POST), an email through an SMTP server, a command (JSON on stdin).
+FINEWS_ALERT_WEBHOOK = _env("FINEWS_ALERT_WEBHOOK", defaults.ALERT_WEBHOOK)
+FINEWS_ALERT_SMTP_HOST = _env("FINEWS_ALERT_SMTP_HOST", defaults.ALERT_SMTP_HOST)
+FINEWS_ALERT_SMTP_PORT = _env("FINEWS_ALERT_SMTP_PORT", defaults.ALERT_SMTP_PORT)
+FINEWS_ALERT_SMTP_USER = _env("FINEWS_ALERT_SMTP_USER", defaults.ALERT_SMTP_USER)
+FINEWS_ALERT_SMTP_PASSWORD = _env("FINEWS_ALERT_SMTP_PASSWORD", defaults.ALERT_SMTP_PASSWORD)
+FINEWS_ALERT_SMTP_STARTTLS = _env("FINEWS_ALERT_SMTP_STARTTLS", defaults.ALERT_SMTP_STARTTLS)
+FINEWS_ALERT_EMAIL_FROM = _env("FINEWS_ALERT_EMAIL_FROM", defaults.ALERT_EMAIL_FROM)
+FINEWS_ALERT_EMAIL_TO = _env("FINEWS_ALERT_EMAIL_TO", defaults.ALERT_EMAIL_TO)
+FINEWS_ALERT_COMMAND = _env("FINEWS_ALERT_COMMAND", defaults.ALERT_COMMAND)
+#: Seconds one delivery to one destination may take.
+FINEWS_ALERT_TIMEOUT = _env("FINEWS_ALERT_TIMEOUT", defaults.ALERT_TIMEOUT)
 #: Larger article bodies (characters of HTML) are quarantined.
 FINEWS_MAX_BODY_CHARS = _env("FINEWS_MAX_BODY_CHARS", defaults.MAX_BODY_CHARS)
 #: Where writes that failed after retries are spooled, replayed by the next run.
@@ -109,10 +125,13 @@ FINEWS_GC_GEN0_THRESHOLD = _env("FINEWS_GC_GEN0_THRESHOLD", defaults.GC_GEN0_THR
 FINEWS_PROGRESS = _env("FINEWS_PROGRESS", defaults.PROGRESS)
 FINEWS_PROGRESS_INTERVAL = _env("FINEWS_PROGRESS_INTERVAL", defaults.PROGRESS_INTERVAL)
 #: RunHealth judges every run at its end (finews_crawler.health; FINEWS_MAX_ERROR_RATIO,
-#: FINEWS_MIN_LISTED_RATIO, FINEWS_MIN_COVERAGE_RATIO) and the store records the verdict.
+#: FINEWS_MIN_LISTED_RATIO, FINEWS_MIN_COVERAGE_RATIO) and the store records the verdict;
+#: Alerts, built after it and so called after it at spider_closed, sends a verdict that is not
+#: healthy to the FINEWS_ALERT_* destinations (off when none is configured).
 EXTENSIONS = {
     "finews_crawler.extensions.GarbageCollectionTuning": 0,
     "finews_crawler.extensions.RunHealth": 500,
+    "finews_crawler.alerts.Alerts": 550,
     "finews_crawler.progress.CrawlProgress": 600,
 }
 DOWNLOAD_TIMEOUT = 30

@@ -90,7 +90,9 @@ class StorePipeline:
         batch_size = settings.getint("FINEWS_STORE_BATCH_SIZE", defaults.STORE_BATCH_SIZE)
         self.batch_size = max(1, batch_size)
         self.run = RunRecord(
-            crawler, settings.getfloat("FINEWS_MAX_ERROR_RATIO", defaults.MAX_ERROR_RATIO)
+            crawler,
+            settings.getfloat("FINEWS_MAX_ERROR_RATIO", defaults.MAX_ERROR_RATIO),
+            settings.getfloat("FINEWS_STALE_RUN_AGE", defaults.STALE_RUN_AGE),
         )
         #: Stats counted by writes in the store thread, applied here on the event loop.
         self.thread_stats = ThreadStats()

@@ -7,7 +7,8 @@ exception it raised (see `finews_crawler.processes.child` for the wire format an
 from __future__ import annotations
 
 from finews_crawler.parsing.readers import read_article
-from finews_crawler.processes.child import serve
+from finews_crawler.processes.child import die_with_parent, serve
 
 if __name__ == "__main__":
+    die_with_parent()
     serve(lambda args: read_article(*args))

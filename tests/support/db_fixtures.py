@@ -7,7 +7,9 @@
 - PostgreSQL: $FINEWS_TEST_PG_URL, default `postgresql://postgres@127.0.0.1:5432/postgres`
   (trust auth). The database is named `finews_test_<random>` and dropped after the session.
   When no server answers, PostgreSQL tests are skipped, saying why.
-- `fresh_pg_database(server_url)` makes one more empty database for a test that needs its own.
+- `fresh_pg_database(server_url)` makes one more empty database for a test that needs its own;
+  `empty_url` (parametrized `sqlite`/`postgresql`) is such a database, without any schema
+  (migration tests).
 """
 
 from __future__ import annotations
@@ -116,3 +118,13 @@ def repository(database_url: str) -> Iterator[Repository]:
     repo = Repository(database_url)
     yield repo
     repo.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, without any schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
+        return
+    with fresh_pg_database(request.getfixturevalue("pg_server")) as url:
+        yield url
