@@ -22,9 +22,9 @@ from twisted.python.failure import Failure
 
 from finews_crawler import defaults, site
 from finews_crawler.items import ArticleItem
-from finews_crawler.parsing.html_text import element_text
 from finews_crawler.parsing.listing import parse_listing
 from finews_crawler.parsing.readers import LayoutRefused
+from finews_crawler.parsing.share import read_share_page
 from finews_crawler.processes.parser_pool import ParserPool
 from finews_crawler.signals import page_quarantined
 
@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 #: Listing pages outrank articles so that an article is first requested from its category page
 #: (which names its category) rather than from the front page or the feed.
 LISTING_PRIORITY = 10
-SHARE_TEXT_LIMIT = 20_000
 
 
 def _truthy(value: Any) -> bool:
@@ -307,18 +306,12 @@ class FinewsSpider(scrapy.Spider):
         )
 
     def parse_share(self, response: Response) -> Iterator[ArticleItem]:
+        """Put what the share host said on the item (read by `parsing.share`), then emit it."""
         item: ArticleItem = response.meta["item"]
         self.crawler.stats.inc_value(f"finews/share/status/{response.status}")
-        if response.status != 200:
-            item.share_status = f"http {response.status}"
-        elif not isinstance(response, TextResponse):
-            item.share_status = "fetched: not text"
-        else:
-            item.share_status = "fetched"
-            item.share_title = (response.xpath("//title/text()").get() or "").strip() or None
-            bodies = response.xpath("//body")
-            text = element_text([bodies[0].root]) if bodies else ""
-            item.share_text = text[:SHARE_TEXT_LIMIT] or None
+        document = response.text if isinstance(response, TextResponse) else None
+        share = read_share_page(response.status, document)
+        item.share_status, item.share_title, item.share_text = share.status, share.title, share.text
         yield item
 
     def share_failed(self, failure: Failure) -> Iterator[ArticleItem]:
