@@ -106,8 +106,11 @@ FINEWS_PROGRESS = _env("FINEWS_PROGRESS", defaults.PROGRESS)
 FINEWS_PROGRESS_INTERVAL = _env("FINEWS_PROGRESS_INTERVAL", defaults.PROGRESS_INTERVAL)
 #: RunHealth judges every run at its end (finews_crawler.health; FINEWS_MAX_ERROR_RATIO,
 #: FINEWS_MIN_LISTED_RATIO, FINEWS_MIN_COVERAGE_RATIO) and the store records the verdict.
+#: StoredState hands the spider what the database holds as it opens (stored pages are not
+#: fetched again; stored categories are crawled again).
 EXTENSIONS = {
     "finews_crawler.extensions.GarbageCollectionTuning": 0,
+    "finews_crawler.extensions.StoredState": 100,
     "finews_crawler.extensions.RunHealth": 500,
     "finews_crawler.progress.CrawlProgress": 600,
 }

@@ -107,24 +107,18 @@ class FinewsSpider(scrapy.Spider):
         )
 
     async def start(self) -> Any:
-        self.load_stored_state()
         for path in self.start_paths():
             yield self.listing_request(path, category=site.listing_category(path))
 
-    def load_stored_state(self) -> None:
-        """What the database already holds: stored article pages are not fetched again (a cron
-        rerun costs only the listings), and the categories seen before are crawled again."""
-        from finews_crawler.store.repository import Repository
+    def set_stored_state(self, categories: Iterable[str], pages: Iterable[str]) -> None:
+        """What the database already holds, given as the spider opens (by the
+        `finews_crawler.extensions.StoredState` extension: a spider never reads the store).
 
-        try:
-            database_url = self.settings.get("FINEWS_DATABASE_URL", defaults.DATABASE_URL)
-            with Repository(database_url) as repository:
-                self.stored_categories = frozenset(repository.stored_category_slugs())
-                if not self.refresh:
-                    self.stored_pages = frozenset(repository.stored_page_paths())
-        except Exception:
-            logger.exception("could not read the database; fetching every article")
-            self.crawler.stats.inc_value("finews/errors")
+        Stored article pages are not fetched again (a cron rerun costs only the listings), unless
+        `refresh`; the categories seen before are crawled again.
+        """
+        self.stored_categories = frozenset(categories)
+        self.stored_pages = frozenset() if self.refresh else frozenset(pages)
         self.crawler.stats.set_value("finews/stored_pages_at_start", len(self.stored_pages))
 
     def queue_article(self, path: str, listing_category: str | None) -> None:
