@@ -56,6 +56,9 @@ FINEWS_MIN_LISTED_RATIO = _env("FINEWS_MIN_LISTED_RATIO", defaults.MIN_LISTED_RA
 FINEWS_MIN_COVERAGE_RATIO = _env("FINEWS_MIN_COVERAGE_RATIO", defaults.MIN_COVERAGE_RATIO)
 #: Larger article bodies (characters of HTML) are quarantined.
 FINEWS_MAX_BODY_CHARS = _env("FINEWS_MAX_BODY_CHARS", defaults.MAX_BODY_CHARS)
+#: FINEWS_SQLITE_BUSY_TIMEOUT_MS is an environment variable only, not a Scrapy setting: the store's
+#: engine reads it (the `finews` commands open the database outside Scrapy too). Milliseconds a
+#: SQLite connection waits for another writer's lock (default: defaults.SQLITE_BUSY_TIMEOUT_MS).
 #: Where writes that failed after retries are spooled, replayed by the next run.
 FINEWS_SPOOL_DIR = _env("FINEWS_SPOOL_DIR", defaults.SPOOL_DIR)
 #: Send each article to the feed (-O) once per run, however many pages show it.

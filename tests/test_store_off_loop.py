@@ -20,7 +20,6 @@ from support.db_fixtures import truth_rows
 
 from finews_crawler.items import ArticleItem
 from finews_crawler.store import Repository
-from finews_crawler.store import engine as store_engine
 from localsite.mirror import MirrorServer
 from pipelines.store import StorePipeline
 
@@ -48,7 +47,7 @@ def test_requests_complete_while_a_write_retries_against_a_locked_database(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(store_engine, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setenv("FINEWS_SQLITE_BUSY_TIMEOUT_MS", "50")
     path = tmp_path / "locked.sqlite3"
     settings: dict[str, Any] = {
         "EXTENSIONS_BASE": {"scrapy.extensions.corestats.CoreStats": 0},

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from finews_crawler import defaults
 from finews_crawler.health import OK_VERDICTS
 
 EX_TEMPFAIL = 75
@@ -52,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         help="fail the run when errors exceed this share of pages"
-        " (default: FINEWS_MAX_ERROR_RATIO, 0.2)",
+        f" (default: FINEWS_MAX_ERROR_RATIO, {defaults.MAX_ERROR_RATIO})",
     )
 
 

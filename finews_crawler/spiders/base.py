@@ -61,7 +61,9 @@ class FinewsSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.base_url = settings.get("FINEWS_BASE_URL", defaults.BASE_URL).rstrip("/")
-        spider.share_base_url = settings.get("FINEWS_SHARE_BASE_URL") or None
+        spider.share_base_url = (
+            settings.get("FINEWS_SHARE_BASE_URL", defaults.SHARE_BASE_URL) or None
+        )
         spider.follow_share = settings.getbool("FINEWS_FOLLOW_SHARE", defaults.FOLLOW_SHARE)
         spider.share_timeout = settings.getfloat("FINEWS_SHARE_TIMEOUT", defaults.SHARE_TIMEOUT)
         spider.article_window = settings.getint("FINEWS_ARTICLE_WINDOW", defaults.ARTICLE_WINDOW)
