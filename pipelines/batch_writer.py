@@ -126,7 +126,7 @@ class BatchWriter:
         if self.repository is not None:
             return self.repository
         try:
-            repository = self._retried(
+            self.repository = self._retried(
                 lambda: Repository(self.database_url), "Opening the database", retry=retry
             )
         except Exception as exc:
@@ -139,10 +139,8 @@ class BatchWriter:
             self.stats.inc_value("finews/errors")
             return None
         if self.on_open is not None:
-            self.on_open(repository)
-        # Only now: another thread that sees the repository open sees the run recorded too.
-        self.repository = repository
-        return repository
+            self.on_open(self.repository)
+        return self.repository
 
     def close(self) -> None:
         if self.repository is not None:

@@ -1,8 +1,10 @@
 """Store pipeline: items go to the database in batches, without holding up the crawl.
 
-- At open, in the store thread: opens `Repository(FINEWS_DATABASE_URL)` (which migrates the
-  schema; one attempt: when it fails, the first write opens it, with retries), records the
-  crawl run (`pipelines.run_record`) and replays what earlier runs spooled.
+- At open: opens `Repository(FINEWS_DATABASE_URL)` (which migrates the schema) and records the
+  crawl run (`pipelines.run_record`), once and without a pause, on the event loop: Scrapy
+  awaits the pipelines' `open_spider` before any request goes out; when that fails the first
+  write opens the database, with retries, in the store thread. What earlier runs spooled is
+  replayed in the store thread.
 - Items are buffered and written every FINEWS_STORE_BATCH_SIZE items, and at close, one
   transaction per batch (merge and dedupe by infoCode happen in the repository). With
   FINEWS_STORE_PROCESS (default on a machine with more than one core) batches are written by a
@@ -137,15 +139,11 @@ class StorePipeline:
     # --- Scrapy component methods -----------------------------------------------------------
 
     def open_spider(self) -> None:
-        """Open the database and replay the spool, in the store thread (the crawl does not wait:
-        items are buffered, and batches written before the open lands go to the store thread,
-        after it)."""
-        self._off_loop(self._open_and_replay)
-
-    def _open_and_replay(self) -> None:
-        # One attempt, no pause: when it fails, the first write opens the database with retries.
+        # One attempt, no pause: nothing is downloading yet. When it fails, the first write
+        # opens the database (with retries, in the store thread).
         if self.writes.open(retry=False) is not None:
-            self.writes.replay(self.batch_size)
+            self._off_loop(partial(self.writes.replay, self.batch_size))
+        self._apply_thread_stats()
 
     def process_item(self, item: Any) -> Any:
         self.add(item)
