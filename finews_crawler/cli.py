@@ -11,6 +11,8 @@ import importlib
 import os
 import sys
 
+from finews_crawler import defaults
+
 #: subcommand -> (module under finews_crawler.commands, one-line help)
 COMMANDS = {
     "crawl": ("crawl", "run a crawl under a lock, logging to a file"),
@@ -42,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--database-url",
             default=None,
-            help="SQLAlchemy URL (default: $FINEWS_DATABASE_URL, then sqlite:///data/finews.sqlite3)",
+            help="SQLAlchemy URL (default: $FINEWS_DATABASE_URL, then the project settings'"
+            f" FINEWS_DATABASE_URL, {defaults.DATABASE_URL} unless changed there)",
         )
         module = importlib.import_module(f"finews_crawler.commands.{module_name}")
         module.add_arguments(sub)

@@ -30,6 +30,9 @@ STORE_PROCESS = MULTI_CORE
 STORE_MAX_PENDING = 4
 STORE_RETRIES = 3
 STORE_RETRY_DELAY = 0.5
+#: Milliseconds a SQLite connection waits for another writer's lock before failing (read from
+#: the environment by the store's engine, which commands use too, not from Scrapy settings).
+SQLITE_BUSY_TIMEOUT_MS = 15_000
 SPOOL_DIR = "data/spool"
 FEED_UNIQUE = True
 MAX_BODY_CHARS = 2_000_000

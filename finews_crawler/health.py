@@ -15,11 +15,11 @@ failure: the site changed its markup, or went down, and three days later the pos
 - Against the median of the previous finished runs of the spider (`health_problems`):
   - article links found on the listings (`finews/articles_listed`, stored ones included, so an
     incremental run with nothing new still counts them) must not fall below
-    FINEWS_MIN_LISTED_RATIO (default 0.5) of the median (not compared for a worker of a shared
+    FINEWS_MIN_LISTED_RATIO of the median (not compared for a worker of a shared
     run, which reads only some of the listings);
   - the share of fetched article pages that gave a valid article, and for each field the
     previous runs filled in most items (coverage >= 0.5) this run's coverage, must not fall
-    below FINEWS_MIN_COVERAGE_RATIO (default 0.5) of the median, when the run fetched (for
+    below FINEWS_MIN_COVERAGE_RATIO of the median, when the run fetched (for
     coverage: parsed) at least 10.
 
 Verdict (`judge`): `failed` or `interrupted` with the outcome's reason; else `unhealthy` with every

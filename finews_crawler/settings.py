@@ -72,6 +72,9 @@ FINEWS_ALERT_COMMAND = _env("FINEWS_ALERT_COMMAND", defaults.ALERT_COMMAND)
 FINEWS_ALERT_TIMEOUT = _env("FINEWS_ALERT_TIMEOUT", defaults.ALERT_TIMEOUT)
 #: Larger article bodies (characters of HTML) are quarantined.
 FINEWS_MAX_BODY_CHARS = _env("FINEWS_MAX_BODY_CHARS", defaults.MAX_BODY_CHARS)
+#: FINEWS_SQLITE_BUSY_TIMEOUT_MS is an environment variable only, not a Scrapy setting: the store's
+#: engine reads it (the `finews` commands open the database outside Scrapy too). Milliseconds a
+#: SQLite connection waits for another writer's lock (default: defaults.SQLITE_BUSY_TIMEOUT_MS).
 #: Where writes that failed after retries are spooled, replayed by the next run.
 FINEWS_SPOOL_DIR = _env("FINEWS_SPOOL_DIR", defaults.SPOOL_DIR)
 #: `finews crawl` keeps at most FINEWS_LOG_KEEP crawl logs and FINEWS_LOG_MAX_BYTES of them in
@@ -128,8 +131,11 @@ FINEWS_PROGRESS_INTERVAL = _env("FINEWS_PROGRESS_INTERVAL", defaults.PROGRESS_IN
 #: FINEWS_MIN_LISTED_RATIO, FINEWS_MIN_COVERAGE_RATIO) and the store records the verdict;
 #: Alerts, built after it and so called after it at spider_closed, sends a verdict that is not
 #: healthy to the FINEWS_ALERT_* destinations (off when none is configured).
+#: StoredState hands the spider what the database holds as it opens (stored pages are not
+#: fetched again; stored categories are crawled again).
 EXTENSIONS = {
     "finews_crawler.extensions.GarbageCollectionTuning": 0,
+    "finews_crawler.extensions.StoredState": 100,
     "finews_crawler.extensions.RunHealth": 500,
     "finews_crawler.alerts.Alerts": 550,
     "finews_crawler.progress.CrawlProgress": 600,

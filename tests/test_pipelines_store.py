@@ -44,7 +44,6 @@ from finews_crawler.health import run_outcome
 from finews_crawler.items import ArticleItem
 from finews_crawler.signals import page_quarantined
 from finews_crawler.store import Repository
-from finews_crawler.store import engine as store_engine
 from finews_crawler.store.engine import normalize_url
 from localsite.server import serve, setting_args
 from pipelines.dedupe import DedupePipeline
@@ -304,7 +303,7 @@ def test_database_down_at_open(
 
 
 def test_sqlite_locked_by_another_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_engine, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setenv("FINEWS_SQLITE_BUSY_TIMEOUT_MS", "50")
     path = tmp_path / "locked.sqlite3"
     url = f"sqlite:///{path}"
     settings = store_settings(url, tmp_path, FINEWS_STORE_RETRIES=1)

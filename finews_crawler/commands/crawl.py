@@ -61,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         help="fail the run when errors exceed this share of pages"
-        " (default: FINEWS_MAX_ERROR_RATIO, 0.2)",
+        f" (default: FINEWS_MAX_ERROR_RATIO, {defaults.MAX_ERROR_RATIO})",
     )
 
 
