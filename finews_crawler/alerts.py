@@ -150,12 +150,15 @@ class Command:
 def destinations(settings: BaseSettings) -> list[Destination]:
     """The destinations the settings configure."""
     found: list[Destination] = []
-    if webhook := settings.get("FINEWS_ALERT_WEBHOOK"):
+    if webhook := settings.get("FINEWS_ALERT_WEBHOOK", defaults.ALERT_WEBHOOK):
         found.append(Webhook(webhook))
-    if host := settings.get("FINEWS_ALERT_SMTP_HOST"):
-        recipients = [a.strip() for a in (settings.get("FINEWS_ALERT_EMAIL_TO") or "").split(",")]
+    if host := settings.get("FINEWS_ALERT_SMTP_HOST", defaults.ALERT_SMTP_HOST):
+        recipients = [
+            a.strip()
+            for a in settings.get("FINEWS_ALERT_EMAIL_TO", defaults.ALERT_EMAIL_TO).split(",")
+        ]
         recipients = [address for address in recipients if address]
-        sender = settings.get("FINEWS_ALERT_EMAIL_FROM") or ""
+        sender = settings.get("FINEWS_ALERT_EMAIL_FROM", defaults.ALERT_EMAIL_FROM)
         if not recipients or not sender:
             # The other destinations still get alerts.
             logger.error(
@@ -169,14 +172,16 @@ def destinations(settings: BaseSettings) -> list[Destination]:
                     settings.getint("FINEWS_ALERT_SMTP_PORT", defaults.ALERT_SMTP_PORT),
                     sender,
                     recipients,
-                    user=settings.get("FINEWS_ALERT_SMTP_USER") or "",
-                    password=settings.get("FINEWS_ALERT_SMTP_PASSWORD") or "",
+                    user=settings.get("FINEWS_ALERT_SMTP_USER", defaults.ALERT_SMTP_USER),
+                    password=settings.get(
+                        "FINEWS_ALERT_SMTP_PASSWORD", defaults.ALERT_SMTP_PASSWORD
+                    ),
                     starttls=settings.getbool(
                         "FINEWS_ALERT_SMTP_STARTTLS", defaults.ALERT_SMTP_STARTTLS
                     ),
                 )
             )
-    if command := settings.get("FINEWS_ALERT_COMMAND"):
+    if command := settings.get("FINEWS_ALERT_COMMAND", defaults.ALERT_COMMAND):
         found.append(Command(command))
     return found
 

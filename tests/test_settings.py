@@ -32,10 +32,6 @@ GETTERS = frozenset(
 )
 #: Where a fallback may come from: the named defaults, or the project settings built from them.
 FALLBACK_MODULES = frozenset({"defaults", "settings"})
-#: Reads that another branch is rebuilding (finews_crawler/distributed/ is being reorganized
-#: there, and gets its fallback from `defaults` in that work): (file, setting). The test below
-#: fails once one of these no longer needs the exception, so the list only shrinks.
-ELSEWHERE = frozenset({("finews_crawler/distributed/__init__.py", "FINEWS_REDIS_URL")})
 
 
 def sources(root: Path = ROOT) -> Iterator[tuple[str, ast.Module]]:
@@ -133,16 +129,12 @@ def readme_settings() -> set[str]:
 
 
 def test_no_call_site_repeats_a_literal_default() -> None:
-    problems = []
-    excused = set()
-    for relative, tree in sources():
-        for name, line, problem in literal_defaults(tree):
-            if (relative, name) in ELSEWHERE:
-                excused.add((relative, name))
-                continue
-            problems.append(f"{relative}:{line}: {name}: {problem}")
+    problems = [
+        f"{relative}:{line}: {name}: {problem}"
+        for relative, tree in sources()
+        for name, line, problem in literal_defaults(tree)
+    ]
     assert problems == []
-    assert excused == ELSEWHERE, f"no longer needed, remove from ELSEWHERE: {ELSEWHERE - excused}"
 
 
 def test_every_setting_read_is_documented_in_readme_and_settings_py() -> None:

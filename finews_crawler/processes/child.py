@@ -40,7 +40,8 @@ NICENESS = 10
 #: Seconds a child gets to exit after its input is closed, before it is killed.
 CLOSE_TIMEOUT = 10.0
 #: Environment variable giving a child its parent's pid (see `die_with_parent`).
-PARENT_PID_ENV = "FINEWS_CHILD_PARENT_PID"
+#: Set by the parent for its child only: not a setting (hence the leading underscore).
+PARENT_PID_ENV = "_FINEWS_CHILD_PARENT_PID"
 #: prctl option asking the kernel to signal this process when its parent dies (linux/prctl.h).
 PR_SET_PDEATHSIG = 1
 #: Seconds between the parent checks of the watcher thread (where there is no PR_SET_PDEATHSIG).
