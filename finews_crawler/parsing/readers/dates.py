@@ -65,6 +65,15 @@ _OFFSET_RE = re.compile(
 
 
 _CLOCK_RE = re.compile(r"[T ]\d{1,2}:\d{2}(?P<second>:\d{2})?")
+#: A label that says the date after it is not the publication's: an update, an edit, the time
+#: of printing or of access (`更新于`, `最后修改：`, `Updated`, `打印时间：`, `Accessed on`).
+_NOT_PUBLISHED_LABEL_RE = re.compile(
+    r"(?:更新|修改|修订|编辑于|打印|访问|update|modif|edit|revis|print|access|retriev)"
+    r"[^\d]{0,12}$",
+    re.IGNORECASE,
+)
+#: Characters before a date searched for its label.
+_LABEL_CHARS = 16
 
 
 class ShownDate(NamedTuple):
@@ -97,6 +106,30 @@ def shown_date(text: str) -> ShownDate | None:
         match = date_re.search(text)
         if match is not None:
             return _from_match(match, text)
+    return None
+
+
+def is_not_published_label(text: str) -> bool:
+    """True when `text` ends in a label such as `更新于` / `Updated` / `打印时间：`."""
+    return _NOT_PUBLISHED_LABEL_RE.search(text[-_LABEL_CHARS:]) is not None
+
+
+def published_date(text: str) -> ShownDate | None:
+    """The first date of a line that its label does not call an update, an edit or a time of
+    printing (`更新于 2022-03-31 02:23 · 发布于 2022-03-30 23:23` -> the second)."""
+    matches = sorted(
+        (match.start(), index, match)
+        for index, date_re in enumerate(_DATE_RES)
+        for match in date_re.finditer(text)
+    )
+    refused_until = -1
+    for start, _, match in matches:
+        if start < refused_until:
+            continue  # a shorter reading of a date already refused
+        if is_not_published_label(text[:start]):
+            refused_until = match.end()
+            continue
+        return _from_match(match, text)
     return None
 
 

@@ -35,14 +35,21 @@ from finews_crawler import site
 from finews_crawler.items import ArticleItem
 from finews_crawler.parsing.html_text import element_text, inline_text, is_element, squeeze
 from finews_crawler.parsing.readers.content import (
+    LOOSE_PARAGRAPHS,
     MEDIA_CLASS,
     PostContent,
     is_back_link_line,
     is_link_line,
     tags_from_line,
 )
-from finews_crawler.parsing.readers.dates import ShownDate, machine_date, shown_date
-from finews_crawler.parsing.readers.metadata import Metadata, read_metadata
+from finews_crawler.parsing.readers.dates import (
+    ShownDate,
+    is_not_published_label,
+    machine_date,
+    published_date,
+    shown_date,
+)
+from finews_crawler.parsing.readers.metadata import TITLE_SEPARATORS, Metadata, read_metadata
 from finews_crawler.parsing.readers.page import Page, Reader, article_item
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
@@ -66,6 +73,10 @@ CHROME_WORDS = frozenset(
     }
 )  # fmt: skip
 TAG_WORDS = frozenset({"tag", "tags", "keyword", "keywords"})
+#: Class/id words of a byline or credits: never tags, even in a badge whose class says "tag".
+AUTHOR_WORDS = frozenset({"author", "byline", "editor", "credit", "credits", "writer", "vcard"})
+#: Class/itemprop words of a date that is not the publication's.
+UPDATED_WORDS = frozenset({"updated", "modified", "datemodified", "update", "lastmod"})
 _BLOCKS = frozenset({"p", "div", "blockquote", "li", "td", "center", "section", "article"})
 _WORD_SPLIT_RE = re.compile(r"[\s_-]+")
 _STRING = etree.XPath("string()")
@@ -90,7 +101,7 @@ class GenericReader(Reader):
         post = _PostFinder(bodies[0], meta)
         if post.container is None:
             return None
-        content = PostContent(post.blocks, page.url)
+        content = PostContent(post.blocks, page.url, LOOSE_PARAGRAPHS)
         published = _best_date([*map(machine_date, meta.published), *post.shown_dates()])
         if not content or not (published or content.link_lines or meta.is_article):
             return None
@@ -124,9 +135,9 @@ class _PostFinder:
             tag = element.tag.lower()
             if tag in HEADINGS:
                 headings.append(element)
-            elif tag == "p" and is_link_line(element):
+            elif tag in LOOSE_PARAGRAPHS and is_link_line(element, LOOSE_PARAGRAPHS):
                 self.link_lines.append(element)
-            elif tag == "p" and MEDIA_CLASS in (element.get("class") or "").split():
+            elif MEDIA_CLASS in (element.get("class") or "").split():
                 self.media.append(element)
             if self.excerpt_key and self._opens_excerpt(element):
                 block = _block_of(element)
@@ -171,6 +182,7 @@ class _PostFinder:
         else any element whose text is the title; the one the post follows soonest."""
         title = squeeze(self.meta_title)
         candidates = [h for h in headings if squeeze(inline_text(h)) == title]
+        candidates = candidates or [h for h in headings if _shows_title(inline_text(h), title)]
         candidates = candidates or [h for h in headings if title in squeeze(inline_text(h))]
         if not candidates:
             candidates = [
@@ -178,8 +190,9 @@ class _PostFinder:
                 for e in body.iter()
                 if is_element(e)
                 and e.tag.lower() not in ("a", "title", "li")
-                and squeeze(e.text) == title
-                and squeeze(inline_text(e)) == title
+                and e.text
+                and _shows_title(e.text, title)
+                and _shows_title(inline_text(e), title)
             ]
         candidates = [c for c in candidates if not _in_chrome(c)]
         markers = sorted(self.position[m] for m in [*self.link_lines, *self.excerpts])
@@ -198,7 +211,9 @@ class _PostFinder:
         anchor = anchor if anchor is not None else self._first_after(self.media, self.heading)
         if anchor is not None:
             return _top_block(anchor).getparent()
-        back_links = [p for p in body.iter("p") if is_back_link_line(p)]
+        back_links = [
+            p for p in body.iter(*LOOSE_PARAGRAPHS) if is_back_link_line(p, LOOSE_PARAGRAPHS)
+        ]
         anchor = self._first_after(back_links, self.heading, last=True)
         if anchor is not None:
             return anchor.getparent()
@@ -258,10 +273,16 @@ class _PostFinder:
     def _end(self, children: list[etree._Element], start: int) -> int:
         if self.link_line is not None:
             end = self._index_holding(children, self.link_line)
-            while end + 1 < len(children) and is_back_link_line(children[end + 1]):
+            while end + 1 < len(children) and is_back_link_line(
+                children[end + 1], LOOSE_PARAGRAPHS
+            ):
                 end += 1
             return end
-        back_links = [i for i in range(start, len(children)) if is_back_link_line(children[i])]
+        back_links = [
+            i
+            for i in range(start, len(children))
+            if is_back_link_line(children[i], LOOSE_PARAGRAPHS)
+        ]
         if back_links:
             return back_links[-1]
         end = start
@@ -294,9 +315,14 @@ class _PostFinder:
     # -- fields -----------------------------------------------------------------------------
 
     def region(self) -> etree._Element:
-        """The smallest element holding the title heading and the post: the article."""
+        """The smallest element holding the title heading and the post: the article. Without a
+        heading (an untitled post in a theme whose title is no heading), the container's parent:
+        the date and tags lines sit beside the post."""
         if self.heading is None:
-            return self.container
+            parent = self.container.getparent()
+            if parent is None or parent.tag.lower() in ("body", "html"):
+                return self.container
+            return parent
         ancestors = set(self.heading.iterancestors())
         region = self.container
         while region is not None and region not in ancestors:
@@ -323,7 +349,7 @@ class _PostFinder:
         if self.heading is None:
             return self.meta_title or ""
         shown = inline_text(self.heading)
-        return shown if squeeze(shown) == squeeze(self.meta_title) else self.meta_title or shown
+        return shown if _shows_title(shown, self.meta_title) else self.meta_title or shown
 
     def shown_dates(self) -> list[ShownDate | None]:
         """Machine-readable dates near the post (`<time datetime>`, itemprop), then the date
@@ -332,15 +358,16 @@ class _PostFinder:
         shown: list[ShownDate | None] = []
         for element in self.around_post:
             tag = element.tag.lower()
-            if tag == "time" or element.get("itemprop") == "datePublished":
+            update = _is_update(element)
+            if (tag == "time" or element.get("itemprop") == "datePublished") and not update:
                 machine.append(machine_date(element.get("datetime") or element.get("content")))
-            if tag in ("html", "body") or _has_block_child(element):
+            if update or tag in ("html", "body") or _has_block_child(element):
                 continue
             text = _raw_text(element)
             if _DIGIT_RE.search(text) and len(text.strip()) <= 2 * _DATE_LINE_CHARS:
                 text = inline_text(element)
                 if len(text) <= _DATE_LINE_CHARS:
-                    shown.append(shown_date(text))
+                    shown.append(published_date(text))
         return machine + shown
 
     def tags(self) -> list[str]:
@@ -351,10 +378,12 @@ class _PostFinder:
             if not by_line and element.tag.lower() not in ("html", "body"):
                 by_line = _tags_of_line(element)
             rel = (element.get("rel") or "").lower().split()
-            if element.tag.lower() == "a" and "tag" in rel:
+            # WordPress marks its category links `rel="category tag"`: those are categories.
+            if element.tag.lower() == "a" and "tag" in rel and "category" not in rel:
                 by_rel.append(inline_text(element))
-            if not by_name and _is_tags_element(element):
-                by_name = _tag_texts(element)
+            # A list of tags, or one of several tags each marked alone.
+            if _is_tags_element(element) and not _in_tags_element(element):
+                by_name += _tag_texts(element)
         return _unique(by_line or by_rel or by_name)
 
     def categories(self) -> list[str]:
@@ -424,7 +453,50 @@ def _has_words(element: etree._Element, words: frozenset[str]) -> bool:
 
 
 def _is_tags_element(element: etree._Element) -> bool:
-    return not TAG_WORDS.isdisjoint(_words(element, "class", "id", "itemprop"))
+    words = _words(element, "class", "id", "itemprop")
+    return not TAG_WORDS.isdisjoint(words) and AUTHOR_WORDS.isdisjoint(words)
+
+
+def _in_tags_element(element: etree._Element) -> bool:
+    return any(map(_is_tags_element, element.iterancestors()))
+
+
+def _is_update(element: etree._Element) -> bool:
+    """A date element that says it is the time of an update (by class, itemprop or label)."""
+    words = _words(element, "class", "itemprop")
+    if not UPDATED_WORDS.isdisjoint(words) and "published" not in words:
+        return True
+    return element.tag.lower() == "time" and is_not_published_label(_text_before(element))
+
+
+def _text_before(element: etree._Element) -> str:
+    """The text of the element's parent before it (where a date's label is)."""
+    parent = element.getparent()
+    if parent is None:
+        return ""
+    parts = [parent.text or ""]
+    for sibling in parent:
+        if sibling is element:
+            break
+        parts += [_raw_text(sibling) if is_element(sibling) else "", sibling.tail or ""]
+    return "".join(parts)
+
+
+def _shows_title(shown: str | None, title: str | None) -> bool:
+    """The text is the title, or the title with a site name before or after a separator
+    (`Title | 金融消息` in the metadata, `Title` in the heading)."""
+    shown, title = squeeze(shown), squeeze(title)
+    if not shown or not title:
+        return shown == title
+    if shown == title:
+        return True
+    if title.startswith(shown):
+        rest = title[len(shown) :].lstrip()
+    elif title.endswith(shown):
+        rest = title[: -len(shown)].rstrip()[::-1]
+    else:
+        return False
+    return rest.startswith(TITLE_SEPARATORS)
 
 
 def _is_image_block(element: etree._Element) -> bool:
