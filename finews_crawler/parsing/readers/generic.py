@@ -82,6 +82,19 @@ _WORD_SPLIT_RE = re.compile(r"[\s_-]+")
 _STRING = etree.XPath("string()")
 _DIGIT_RE = re.compile(r"\d")
 _TAGS_LABEL_RE = re.compile(r"\s*(?:tags?|标签)\s*[:：]", re.IGNORECASE)
+#: A byline, credits or reading-time line (`作者：X 来源：Y`, `By X · 3 min read`).
+_BYLINE_RE = re.compile(
+    r"^\s*(?:作者|记者|编辑|责任编辑|责编|撰文|来源|出处|通讯员|摄影|author|editor|"
+    r"(?:written|posted|reported)?\s*by)\s*[:：\s]"
+    r"|阅读(?:约需|时间|全文)|\d+\s*分钟(?:阅读|读完)|\bmin(?:ute)?s?\s+read\b",
+    re.IGNORECASE,
+)
+#: Wrappers a theme puts around each of the post's blocks (`<div class="blk"><p>...</p></div>`).
+_WRAPPERS = frozenset({"div", "section"})
+_WRAPPED = frozenset({"p", "div", "blockquote", "section", "ul", "ol", "table", *HEADINGS})
+_ELLIPSIS = ".…。 "
+#: How many blocks after a standfirst are searched for the opening it repeats.
+_TEASER_LOOKAHEAD = 8
 #: A date line is short: the date, a label, an author at most.
 _DATE_LINE_CHARS = 80
 _TAGS_LINE_CHARS = 300
@@ -146,8 +159,8 @@ class _PostFinder:
         self.heading = self._title_heading(headings, body) if self.meta_title else None
         self.link_line = self._first_after(self.link_lines, self.heading, last=True)
         self.container = self._container(body)
-        self.blocks: list[etree._Element] = []
-        self.outside: list[etree._Element] = []  # the container's children around the post
+        self.post_children: list[etree._Element] = []  # the container's children that hold it
+        self.blocks: list[etree._Element] = []  # the post's blocks, out of their wrappers
         if self.container is not None:
             if self.heading is None:
                 self.heading = self._untitled_heading()
@@ -206,7 +219,7 @@ class _PostFinder:
     def _container(self, body: etree._Element) -> etree._Element | None:
         """The element whose children are the post's blocks."""
         if self.link_line is not None:
-            return self.link_line.getparent()
+            return _top_block(self.link_line).getparent()
         anchor = self._first_after(self.excerpts, self.heading)
         anchor = anchor if anchor is not None else self._first_after(self.media, self.heading)
         if anchor is not None:
@@ -244,8 +257,10 @@ class _PostFinder:
         children = [c for c in self.container if is_element(c)]
         start = self._start(children)
         end = self._end(children, start)
-        self.blocks = [c for c in children[start : end + 1] if c.tag.lower() not in CHROME_TAGS]
-        self.outside = children[:start] + children[end + 1 :]
+        self.post_children = [
+            c for c in children[start : end + 1] if c.tag.lower() not in CHROME_TAGS
+        ]
+        self.blocks = [_unwrap(c) for c in self.post_children]
 
     def _index_holding(self, children: list[etree._Element], element: etree._Element) -> int:
         while element.getparent() is not self.container:
@@ -256,32 +271,46 @@ class _PostFinder:
         after_heading = 0
         if self.heading is not None and _is_within(self.heading, self.container):
             after_heading = self._index_holding(children, self.heading) + 1
-        excerpt = self._first_after(
-            [e for e in self.excerpts if _is_within(e, self.container)], self.heading
-        )
-        if excerpt is not None:
-            start = self._index_holding(children, excerpt)
+        excerpts = [
+            index
+            for e in self.excerpts
+            if _is_within(e, self.container) and self._after(e, self.heading)
+            if not self._is_teaser(children, index := self._index_holding(children, e))
+        ]
+        if excerpts:
+            start = excerpts[0]
             # Images before the first text belong to the post (the excerpt is text only).
             while start > after_heading and _is_image_block(children[start - 1]):
                 start -= 1
             return start
         start = after_heading
-        while start < len(children) and self._is_around_post(children[start]):
+        while start < len(children) and (
+            self._is_around_post(children[start]) or self._is_teaser(children, start)
+        ):
             start += 1
         return start
+
+    def _is_teaser(self, children: list[etree._Element], index: int) -> bool:
+        """A standfirst that repeats the post's opening (the excerpt, truncated or whole)
+        before the post: its text opens one of the next blocks."""
+        text = squeeze(inline_text(children[index])).rstrip(_ELLIPSIS)
+        if len(text) < _EXCERPT_KEY_MIN:
+            return False
+        following = children[index + 1 : index + 1 + _TEASER_LOOKAHEAD]
+        return any(squeeze(inline_text(c)).startswith(text) for c in following)
 
     def _end(self, children: list[etree._Element], start: int) -> int:
         if self.link_line is not None:
             end = self._index_holding(children, self.link_line)
             while end + 1 < len(children) and is_back_link_line(
-                children[end + 1], LOOSE_PARAGRAPHS
+                _unwrap(children[end + 1]), LOOSE_PARAGRAPHS
             ):
                 end += 1
             return end
         back_links = [
             i
             for i in range(start, len(children))
-            if is_back_link_line(children[i], LOOSE_PARAGRAPHS)
+            if is_back_link_line(_unwrap(children[i]), LOOSE_PARAGRAPHS)
         ]
         if back_links:
             return back_links[-1]
@@ -301,6 +330,8 @@ class _PostFinder:
         if not text:
             return not _is_image_block(element)
         if _is_date_line(text) or _is_tags_element(element) or _tags_of_line(element):
+            return True
+        if len(text) <= _DATE_LINE_CHARS and _BYLINE_RE.search(text):
             return True
         links = [a.get("href") or "" for a in element.iter("a")]
         if links and all(site.is_article_path(href) for href in links):
@@ -337,7 +368,7 @@ class _PostFinder:
     def _walk_around_post(self) -> Iterator[etree._Element]:
         region = self.region()
         stack = [region]
-        blocks = set(self.blocks)
+        blocks = set(self.post_children)
         while stack:
             element = stack.pop()
             if element in blocks or _is_chrome(element, CHROME_TAGS):
@@ -423,6 +454,20 @@ def _top_block(element: etree._Element) -> etree._Element:
         if parent.tag.lower() in ("body", "html"):
             break
         element = parent
+    return element
+
+
+def _unwrap(element: etree._Element) -> etree._Element:
+    """The block a wrapper holds alone (`<div class="blk"><p>...</p></div>` -> the `<p>`)."""
+    while (
+        element.tag.lower() in _WRAPPERS
+        and len(element) == 1
+        and is_element(inner := element[0])
+        and inner.tag.lower() in _WRAPPED
+        and not (element.text or "").strip()
+        and not (inner.tail or "").strip()
+    ):
+        element = inner
     return element
 
 
