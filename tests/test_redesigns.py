@@ -33,6 +33,7 @@ SHOWS_TAGS = {
     "portal": lambda categories: True,  # as `article:tag` meta only
     "press": lambda categories: True,
     "bulletin": lambda categories: "emnews" not in categories,
+    "column": lambda categories: True,
 }
 #: Text of each layout's chrome that no field of an item may hold.
 CHROME_TEXT = {
@@ -51,6 +52,10 @@ CHROME_TEXT = {
     "bulletin": (
         "当前位置", "正文", "编辑", "ZNing", "最后更新", "发布时间", "打印", "关闭", "相关阅读",
         "上一篇", "下一篇", "最新消息", "Copyright",
+    ),
+    "column": (
+        "ZNing", "min read", "Published", "Updated", "Editor", "Read next", "Previous", "Next",
+        "Newsletter", "morning brief", "每日财经快讯", "Made with Jekyll",
     ),
 }  # fmt: skip
 TEXT_FIELDS = ("title", "media", "digest", "body_text", "body_html", "share_url", "upstream_url")

@@ -81,6 +81,7 @@ _BLOCKS = frozenset({"p", "div", "blockquote", "li", "td", "center", "section", 
 _WORD_SPLIT_RE = re.compile(r"[\s_-]+")
 _STRING = etree.XPath("string()")
 _DIGIT_RE = re.compile(r"\d")
+_WHITESPACE_RE = re.compile(r"\s+")
 _TAGS_LABEL_RE = re.compile(r"\s*(?:tags?|标签)\s*[:：]", re.IGNORECASE)
 #: A byline, credits or reading-time line (`作者：X 来源：Y`, `By X · 3 min read`).
 _BYLINE_RE = re.compile(
@@ -291,13 +292,20 @@ class _PostFinder:
         return start
 
     def _is_teaser(self, children: list[etree._Element], index: int) -> bool:
-        """A standfirst that repeats the post's opening (the excerpt, truncated or whole)
-        before the post: its text opens one of the next blocks."""
-        text = squeeze(inline_text(children[index])).rstrip(_ELLIPSIS)
+        """A standfirst that repeats the post's opening (the excerpt, truncated or whole, maybe
+        over several of its blocks) before the post: the text of the next blocks opens with it."""
+        text = _compact(inline_text(children[index])).rstrip(_ELLIPSIS)
         if len(text) < _EXCERPT_KEY_MIN:
             return False
-        following = children[index + 1 : index + 1 + _TEASER_LOOKAHEAD]
-        return any(squeeze(inline_text(c)).startswith(text) for c in following)
+        for at in range(index + 1, min(index + 1 + _TEASER_LOOKAHEAD, len(children))):
+            joined = ""
+            for child in children[at:]:
+                joined += _compact(inline_text(child))
+                if len(joined) >= len(text) or not text.startswith(joined):
+                    break
+            if joined.startswith(text):
+                return True
+        return False
 
     def _end(self, children: list[etree._Element], start: int) -> int:
         if self.link_line is not None:
@@ -455,6 +463,11 @@ def _top_block(element: etree._Element) -> etree._Element:
             break
         element = parent
     return element
+
+
+def _compact(text: str) -> str:
+    """Text without any whitespace (to compare texts laid out in different blocks)."""
+    return _WHITESPACE_RE.sub("", text)
 
 
 def _unwrap(element: etree._Element) -> etree._Element:
