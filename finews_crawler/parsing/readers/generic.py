@@ -2,22 +2,30 @@
 
 It builds on what a redesign keeps, never on a theme's class names or element choices:
 
-- metadata (`readers.metadata`): JSON-LD, `og:`/`article:` meta and `<title>` give the title,
-  the excerpt (description), the date, sections and tags;
-- the heading that carries that title (any element; the nearest before the content wins, so a
-  site name in an `<h1>` or a list of recent posts does not);
+- metadata (`readers.metadata`): JSON-LD, `og:`/`article:` meta and `<title>` give the title
+  (the site's name stripped from every source), the excerpt (description), the published date,
+  sections and tags;
+- the heading that carries that title (any element, bare or with the site's name around it in
+  the metadata; the nearest before the content wins, so a site name in an `<h1>` or a list of
+  recent posts does not);
 - the post's own content markers, which the post's Markdown puts in every layout: the share or
   upstream link line (the post's last block but the back links), the excerpt the description
-  holds (the post's first block), the `em_media` paragraph and the back-link lines. The post's
-  blocks are the children of one element: the parent of the link line (else of the excerpt).
-  Of those children, the post runs from the excerpt (else from after the title and date) to the
-  back links (else the link line; else up to the first block of page chrome).
+  holds (the post's first block), the `em_media` paragraph and the back-link lines, as `<p>`s
+  or as the `<div>`s some themes rewrite them into. The post's blocks are the children of one
+  element: the parent of the link line (above any wrapper it sits in alone), else of the
+  excerpt. Of those children, the post runs from the excerpt (else from after the title, date,
+  byline and reading-time lines) to the back links (else the link line; else up to the first
+  block of page chrome); a standfirst that repeats the post's opening is not the post, and
+  wrappers a theme puts around each block are taken off.
 
 Then the shared cleaning (`readers.content`) gives every body field, exactly as for a known
-layout. Dates come from the most precise of the machine-readable and the shown dates
-(`readers.dates`); tags only from what the page marks as tags (a `tags:`/`标签：` line,
-`rel="tag"` links, elements whose class or itemprop says tag(s)/keywords, `article:tag` meta);
-categories from the back link, the listing, `rel="category"`/`article:section`, else the URL.
+layout. Dates come from the most precise of the machine-readable and the shown published dates
+(`readers.dates`): a date labelled, classed or itemprop'd as an update, an edit or a time of
+printing is never the published one. Tags only from what the page marks as tags (a
+`tags:`/`标签：` line, `rel="tag"` links but not WordPress's `rel="category tag"` category links,
+elements whose class or itemprop says tag(s)/keywords unless it also says author/byline/editor,
+`article:tag` meta); categories from the back link, the listing, `rel="category"`/
+`article:section`, else the URL.
 
 A page refuses to be read when it holds no post content, or neither a date nor a link line nor
 article metadata (a 404 page, a listing).
