@@ -97,6 +97,16 @@ def test_a_time_without_datetime_after_an_updated_time_in_the_same_line() -> Non
     assert item.published_at == PUBLISHED
 
 
+def test_a_time_in_an_element_classed_as_the_update_is_not_the_published_one() -> None:
+    meta = (
+        '<div><span class="date-updated"><time datetime="2022-03-31T02:23:14+08:00">'
+        "2022-03-31</time></span> <span>图片来源：东方财富</span> "
+        '<span><time datetime="2022-03-30T23:23:14+08:00">3小时前</time></span></div>'
+    )
+    item = read(page(f"<div><h2>{TITLE}</h2>{meta}<p>图片来源：东方财富</p>{POST}</div>"))
+    assert (item.published_at, item.body_text) == (PUBLISHED, BODY)
+
+
 # -- tags -----------------------------------------------------------------------------------
 
 

@@ -93,8 +93,8 @@ _WHITESPACE_RE = re.compile(r"\s+")
 _TAGS_LABEL_RE = re.compile(r"\s*(?:tags?|标签)\s*[:：]", re.IGNORECASE)
 #: A byline, credits or reading-time line (`作者：X 来源：Y`, `By X · 3 min read`).
 _BYLINE_RE = re.compile(
-    r"^\s*(?:作者|记者|编辑|责任编辑|责编|撰文|来源|出处|通讯员|摄影|author|editor|"
-    r"(?:written|posted|reported)?\s*by)\s*[:：\s]"
+    r"^\s*(?:作者|记者|编辑|责任编辑|责编|撰文|(?:图片)?来源|出处|通讯员|摄影|图|author|editor|"
+    r"credits?|source|photo|(?:written|posted|reported)?\s*by)\s*[:：\s]"
     r"|阅读(?:约需|时间|全文)|\d+\s*分钟(?:阅读|读完)|\bmin(?:ute)?s?\s+read\b",
     re.IGNORECASE,
 )
@@ -528,10 +528,13 @@ def _in_tags_element(element: etree._Element) -> bool:
 
 
 def _is_update(element: etree._Element) -> bool:
-    """A date element that says it is the time of an update (by class, itemprop or label)."""
-    words = _words(element, "class", "itemprop")
-    if not UPDATED_WORDS.isdisjoint(words) and "published" not in words:
-        return True
+    """A date element that says it is the time of an update (by its or its parent's class or
+    itemprop, or by its label)."""
+    parent = element.getparent()
+    for marked in (element, parent) if parent is not None else (element,):
+        words = _words(marked, "class", "itemprop")
+        if not UPDATED_WORDS.isdisjoint(words) and "published" not in words:
+            return True
     return element.tag.lower() == "time" and is_not_published_label(_text_before(element))
 
 
