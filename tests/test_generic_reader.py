@@ -59,6 +59,8 @@ def read(html: str):
         "最后修改：2022-04-01 10:00:00　发布时间：2022年03月30日 23:23:14",
         "Updated April 1, 2022 10:00:00 AM · Published March 30, 2022 11:23:14 PM",
         "【打印】 打印时间：2022-04-02 08:00:00 · 2022-03-30 23:23:14",
+        "2022-03-31 02:23:14 更新 | 2022-03-30 23:23:14 发布",
+        "Posted on March 30, 2022 at 11:23:14 pm / Updated March 31, 2022",
     ],
 )
 def test_a_date_labelled_as_an_update_or_a_print_time_is_not_the_published_one(line: str) -> None:
