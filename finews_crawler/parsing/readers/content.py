@@ -38,14 +38,29 @@ _LEADING_DOTS_RE = re.compile(r"^(?:\.\.?/)+")
 #: `tags: A - B` (today's layout), `Tags: A, B`, `标签：A、B`: the words after the label.
 TAGS_LINE_RE = re.compile(r"^\s*(?:tags?|标签)\s*[:：]\s*(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 _TAG_SEPARATORS_RE = re.compile(r"\s+-\s+|[,，、;；|｜/]|\s+")
+#: What the post's Markdown renders its lines as. Some themes rewrite the post's paragraphs
+#: into `<div>`s: the generic reader takes those too (`LOOSE_PARAGRAPHS`), the known layouts not.
+PARAGRAPHS: tuple[str, ...] = ("p",)
+LOOSE_PARAGRAPHS: tuple[str, ...] = ("p", "div")
+_BLOCK_CHILDREN = frozenset({"p", "div", "blockquote", "ul", "ol", "table", "section", "article"})
 BACK_LINK_TEXT = "返回"
 EMPTY_LINK_TEXT = "<>"
 _LINE_SEPARATORS = " ｜|\n"
 
 
-def is_back_link_line(node: etree._Element) -> bool:
+def is_paragraph(node: etree._Element, paragraphs: Sequence[str] = PARAGRAPHS) -> bool:
+    """A line of the post: a `<p>`, or (loosely) a `<div>` holding no blocks of its own."""
+    tag = node.tag.lower()
+    if tag == "p":
+        return True
+    return tag in paragraphs and not any(
+        is_element(child) and child.tag.lower() in _BLOCK_CHILDREN for child in node
+    )
+
+
+def is_back_link_line(node: etree._Element, paragraphs: Sequence[str] = PARAGRAPHS) -> bool:
     """A paragraph of back links only: `返回X新闻` / `返回首页` links and separators."""
-    if node.tag.lower() != "p":
+    if node.tag.lower() != "p" and not is_paragraph(node, paragraphs):
         return False
     links = node.findall(".//a")
     # Cheap first: a body paragraph rarely opens with a link, let alone a `返回` one.
@@ -59,9 +74,9 @@ def is_back_link_line(node: etree._Element) -> bool:
     return leftover.strip(_LINE_SEPARATORS) == ""
 
 
-def is_link_line(node: etree._Element) -> bool:
+def is_link_line(node: etree._Element, paragraphs: Sequence[str] = PARAGRAPHS) -> bool:
     """A paragraph that is just the share or upstream URL (as a link), or the text `<>`."""
-    if node.tag.lower() != "p":
+    if node.tag.lower() != "p" and not is_paragraph(node, paragraphs):
         return False
     links = node.findall(".//a")
     if not links:
@@ -114,7 +129,12 @@ def categories(
 class PostContent:
     """The post's rendered Markdown, sorted into digest, body, media, link lines and back links."""
 
-    def __init__(self, nodes: Iterable[etree._Element], page_url: str) -> None:
+    def __init__(
+        self,
+        nodes: Iterable[etree._Element],
+        page_url: str,
+        paragraphs: Sequence[str] = PARAGRAPHS,
+    ) -> None:
         self.page_url = page_url
         self.digest_node: etree._Element | None = None
         self.media_node: etree._Element | None = None
@@ -126,9 +146,9 @@ class PostContent:
                 continue
             if node.tag.lower() == "blockquote" and not self.body_nodes and not self.digest_node:
                 self.digest_node = node
-            elif is_back_link_line(node):
+            elif is_back_link_line(node, paragraphs):
                 self.back_link_lines.append(node)
-            elif is_link_line(node):
+            elif is_link_line(node, paragraphs):
                 self.link_lines.append(node)
             else:
                 if self.media_node is None and media_of(node) is not None:

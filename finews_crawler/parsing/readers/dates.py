@@ -65,6 +65,20 @@ _OFFSET_RE = re.compile(
 
 
 _CLOCK_RE = re.compile(r"[T ]\d{1,2}:\d{2}(?P<second>:\d{2})?")
+#: Words that say a date is not the publication's: an update, an edit, the time of printing or
+#: of access (`更新于`, `最后修改：`, `Updated`, `打印时间：`, `Accessed on`, `... 更新`).
+_NOT_PUBLISHED_WORDS = (
+    r"(?:更新|修改|修订|编辑于|打印|访问|update|modif|edit|revis|print|access|retriev)"
+)
+_NOT_PUBLISHED_RE = re.compile(_NOT_PUBLISHED_WORDS, re.IGNORECASE)
+#: Such a word as the label before a date (`更新于 2022-...`).
+_NOT_PUBLISHED_LABEL_RE = re.compile(_NOT_PUBLISHED_WORDS + r"[^\d]{0,12}$", re.IGNORECASE)
+#: Such a word right after a date (`2022-03-31 02:23 更新`).
+_NOT_PUBLISHED_AFTER_RE = re.compile(r"^[^\d]{0,3}" + _NOT_PUBLISHED_WORDS, re.IGNORECASE)
+#: Where a line of dates splits into the parts each label belongs to.
+_DATE_PARTS_RE = re.compile(r"\s*[·|｜;；，]\s*|\s+/\s+|\s{2,}|\u3000+")
+#: Characters before a date searched for its label.
+_LABEL_CHARS = 16
 
 
 class ShownDate(NamedTuple):
@@ -98,6 +112,48 @@ def shown_date(text: str) -> ShownDate | None:
         if match is not None:
             return _from_match(match, text)
     return None
+
+
+def is_not_published_label(text: str) -> bool:
+    """True when `text` ends in a label such as `更新于` / `Updated` / `打印时间：`."""
+    return _NOT_PUBLISHED_LABEL_RE.search(text[-_LABEL_CHARS:]) is not None
+
+
+def published_date(text: str) -> ShownDate | None:
+    """The first date of a line that its label does not call an update, an edit or a time of
+    printing (`更新于 2022-03-31 02:23 · 发布于 2022-03-30 23:23` -> the second; so is it in
+    `2022-03-31 02:23 更新 | 2022-03-30 23:23 发布`). A label belongs to the part of the line
+    its date is in (parts split at `·`, `|`, ` / `, `；`, `，` and wide spaces)."""
+    for part in _DATE_PARTS_RE.split(text):
+        if not part:
+            continue
+        matches = _dates_in(part)
+        if not matches:
+            continue
+        if _NOT_PUBLISHED_RE.search(part) is None:
+            return _from_match(matches[0], text)
+        for at, match in enumerate(matches):
+            if is_not_published_label(part[: match.start()]):
+                continue
+            last = at == len(matches) - 1
+            if last and _NOT_PUBLISHED_AFTER_RE.match(part[match.end() :]):
+                continue
+            return _from_match(match, text)
+    return None
+
+
+def _dates_in(text: str) -> list[re.Match[str]]:
+    """Every date of a text in order, each read once (the first form that reads it)."""
+    found: list[re.Match[str]] = []
+    matches = sorted(
+        (match.start(), index, match)
+        for index, date_re in enumerate(_DATE_RES)
+        for match in date_re.finditer(text)
+    )
+    for _, _, match in matches:
+        if not found or match.start() >= found[-1].end():
+            found.append(match)
+    return found
 
 
 def _from_match(match: re.Match[str], text: str) -> ShownDate | None:

@@ -2,22 +2,30 @@
 
 It builds on what a redesign keeps, never on a theme's class names or element choices:
 
-- metadata (`readers.metadata`): JSON-LD, `og:`/`article:` meta and `<title>` give the title,
-  the excerpt (description), the date, sections and tags;
-- the heading that carries that title (any element; the nearest before the content wins, so a
-  site name in an `<h1>` or a list of recent posts does not);
+- metadata (`readers.metadata`): JSON-LD, `og:`/`article:` meta and `<title>` give the title
+  (the site's name stripped from every source), the excerpt (description), the published date,
+  sections and tags;
+- the heading that carries that title (any element, bare or with the site's name around it in
+  the metadata; the nearest before the content wins, so a site name in an `<h1>` or a list of
+  recent posts does not);
 - the post's own content markers, which the post's Markdown puts in every layout: the share or
   upstream link line (the post's last block but the back links), the excerpt the description
-  holds (the post's first block), the `em_media` paragraph and the back-link lines. The post's
-  blocks are the children of one element: the parent of the link line (else of the excerpt).
-  Of those children, the post runs from the excerpt (else from after the title and date) to the
-  back links (else the link line; else up to the first block of page chrome).
+  holds (the post's first block), the `em_media` paragraph and the back-link lines, as `<p>`s
+  or as the `<div>`s some themes rewrite them into. The post's blocks are the children of one
+  element: the parent of the link line (above any wrapper it sits in alone), else of the
+  excerpt. Of those children, the post runs from the excerpt (else from after the title, date,
+  byline and reading-time lines) to the back links (else the link line; else up to the first
+  block of page chrome); a standfirst that repeats the post's opening is not the post, and
+  wrappers a theme puts around each block are taken off.
 
 Then the shared cleaning (`readers.content`) gives every body field, exactly as for a known
-layout. Dates come from the most precise of the machine-readable and the shown dates
-(`readers.dates`); tags only from what the page marks as tags (a `tags:`/`标签：` line,
-`rel="tag"` links, elements whose class or itemprop says tag(s)/keywords, `article:tag` meta);
-categories from the back link, the listing, `rel="category"`/`article:section`, else the URL.
+layout. Dates come from the most precise of the machine-readable and the shown published dates
+(`readers.dates`): a date labelled, classed or itemprop'd as an update, an edit or a time of
+printing is never the published one. Tags only from what the page marks as tags (a
+`tags:`/`标签：` line, `rel="tag"` links but not WordPress's `rel="category tag"` category links,
+elements whose class or itemprop says tag(s)/keywords unless it also says author/byline/editor,
+`article:tag` meta); categories from the back link, the listing, `rel="category"`/
+`article:section`, else the URL.
 
 A page refuses to be read when it holds no post content, or neither a date nor a link line nor
 article metadata (a 404 page, a listing).
@@ -35,14 +43,21 @@ from finews_crawler import site
 from finews_crawler.items import ArticleItem
 from finews_crawler.parsing.html_text import element_text, inline_text, is_element, squeeze
 from finews_crawler.parsing.readers.content import (
+    LOOSE_PARAGRAPHS,
     MEDIA_CLASS,
     PostContent,
     is_back_link_line,
     is_link_line,
     tags_from_line,
 )
-from finews_crawler.parsing.readers.dates import ShownDate, machine_date, shown_date
-from finews_crawler.parsing.readers.metadata import Metadata, read_metadata
+from finews_crawler.parsing.readers.dates import (
+    ShownDate,
+    is_not_published_label,
+    machine_date,
+    published_date,
+    shown_date,
+)
+from finews_crawler.parsing.readers.metadata import TITLE_SEPARATORS, Metadata, read_metadata
 from finews_crawler.parsing.readers.page import Page, Reader, article_item
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
@@ -66,11 +81,29 @@ CHROME_WORDS = frozenset(
     }
 )  # fmt: skip
 TAG_WORDS = frozenset({"tag", "tags", "keyword", "keywords"})
+#: Class/id words of a byline or credits: never tags, even in a badge whose class says "tag".
+AUTHOR_WORDS = frozenset({"author", "byline", "editor", "credit", "credits", "writer", "vcard"})
+#: Class/itemprop words of a date that is not the publication's.
+UPDATED_WORDS = frozenset({"updated", "modified", "datemodified", "update", "lastmod"})
 _BLOCKS = frozenset({"p", "div", "blockquote", "li", "td", "center", "section", "article"})
 _WORD_SPLIT_RE = re.compile(r"[\s_-]+")
 _STRING = etree.XPath("string()")
 _DIGIT_RE = re.compile(r"\d")
+_WHITESPACE_RE = re.compile(r"\s+")
 _TAGS_LABEL_RE = re.compile(r"\s*(?:tags?|标签)\s*[:：]", re.IGNORECASE)
+#: A byline, credits or reading-time line (`作者：X 来源：Y`, `By X · 3 min read`).
+_BYLINE_RE = re.compile(
+    r"^\s*(?:作者|记者|编辑|责任编辑|责编|撰文|(?:图片)?来源|出处|通讯员|摄影|图|author|editor|"
+    r"credits?|source|photo|(?:written|posted|reported)?\s*by)\s*[:：\s]"
+    r"|阅读(?:约需|时间|全文)|\d+\s*分钟(?:阅读|读完)|\bmin(?:ute)?s?\s+read\b",
+    re.IGNORECASE,
+)
+#: Wrappers a theme puts around each of the post's blocks (`<div class="blk"><p>...</p></div>`).
+_WRAPPERS = frozenset({"div", "section"})
+_WRAPPED = frozenset({"p", "div", "blockquote", "section", "ul", "ol", "table", *HEADINGS})
+_ELLIPSIS = ".…。 "
+#: How many blocks after a standfirst are searched for the opening it repeats.
+_TEASER_LOOKAHEAD = 8
 #: A date line is short: the date, a label, an author at most.
 _DATE_LINE_CHARS = 80
 _TAGS_LINE_CHARS = 300
@@ -90,7 +123,7 @@ class GenericReader(Reader):
         post = _PostFinder(bodies[0], meta)
         if post.container is None:
             return None
-        content = PostContent(post.blocks, page.url)
+        content = PostContent(post.blocks, page.url, LOOSE_PARAGRAPHS)
         published = _best_date([*map(machine_date, meta.published), *post.shown_dates()])
         if not content or not (published or content.link_lines or meta.is_article):
             return None
@@ -124,9 +157,9 @@ class _PostFinder:
             tag = element.tag.lower()
             if tag in HEADINGS:
                 headings.append(element)
-            elif tag == "p" and is_link_line(element):
+            elif tag in LOOSE_PARAGRAPHS and is_link_line(element, LOOSE_PARAGRAPHS):
                 self.link_lines.append(element)
-            elif tag == "p" and MEDIA_CLASS in (element.get("class") or "").split():
+            elif MEDIA_CLASS in (element.get("class") or "").split():
                 self.media.append(element)
             if self.excerpt_key and self._opens_excerpt(element):
                 block = _block_of(element)
@@ -135,8 +168,8 @@ class _PostFinder:
         self.heading = self._title_heading(headings, body) if self.meta_title else None
         self.link_line = self._first_after(self.link_lines, self.heading, last=True)
         self.container = self._container(body)
-        self.blocks: list[etree._Element] = []
-        self.outside: list[etree._Element] = []  # the container's children around the post
+        self.post_children: list[etree._Element] = []  # the container's children that hold it
+        self.blocks: list[etree._Element] = []  # the post's blocks, out of their wrappers
         if self.container is not None:
             if self.heading is None:
                 self.heading = self._untitled_heading()
@@ -171,6 +204,7 @@ class _PostFinder:
         else any element whose text is the title; the one the post follows soonest."""
         title = squeeze(self.meta_title)
         candidates = [h for h in headings if squeeze(inline_text(h)) == title]
+        candidates = candidates or [h for h in headings if _shows_title(inline_text(h), title)]
         candidates = candidates or [h for h in headings if title in squeeze(inline_text(h))]
         if not candidates:
             candidates = [
@@ -178,8 +212,9 @@ class _PostFinder:
                 for e in body.iter()
                 if is_element(e)
                 and e.tag.lower() not in ("a", "title", "li")
-                and squeeze(e.text) == title
-                and squeeze(inline_text(e)) == title
+                and e.text
+                and _shows_title(e.text, title)
+                and _shows_title(inline_text(e), title)
             ]
         candidates = [c for c in candidates if not _in_chrome(c)]
         markers = sorted(self.position[m] for m in [*self.link_lines, *self.excerpts])
@@ -193,12 +228,14 @@ class _PostFinder:
     def _container(self, body: etree._Element) -> etree._Element | None:
         """The element whose children are the post's blocks."""
         if self.link_line is not None:
-            return self.link_line.getparent()
+            return _top_block(self.link_line).getparent()
         anchor = self._first_after(self.excerpts, self.heading)
         anchor = anchor if anchor is not None else self._first_after(self.media, self.heading)
         if anchor is not None:
             return _top_block(anchor).getparent()
-        back_links = [p for p in body.iter("p") if is_back_link_line(p)]
+        back_links = [
+            p for p in body.iter(*LOOSE_PARAGRAPHS) if is_back_link_line(p, LOOSE_PARAGRAPHS)
+        ]
         anchor = self._first_after(back_links, self.heading, last=True)
         if anchor is not None:
             return anchor.getparent()
@@ -229,8 +266,10 @@ class _PostFinder:
         children = [c for c in self.container if is_element(c)]
         start = self._start(children)
         end = self._end(children, start)
-        self.blocks = [c for c in children[start : end + 1] if c.tag.lower() not in CHROME_TAGS]
-        self.outside = children[:start] + children[end + 1 :]
+        self.post_children = [
+            c for c in children[start : end + 1] if c.tag.lower() not in CHROME_TAGS
+        ]
+        self.blocks = [_unwrap(c) for c in self.post_children]
 
     def _index_holding(self, children: list[etree._Element], element: etree._Element) -> int:
         while element.getparent() is not self.container:
@@ -241,27 +280,54 @@ class _PostFinder:
         after_heading = 0
         if self.heading is not None and _is_within(self.heading, self.container):
             after_heading = self._index_holding(children, self.heading) + 1
-        excerpt = self._first_after(
-            [e for e in self.excerpts if _is_within(e, self.container)], self.heading
-        )
-        if excerpt is not None:
-            start = self._index_holding(children, excerpt)
+        excerpts = [
+            index
+            for e in self.excerpts
+            if _is_within(e, self.container) and self._after(e, self.heading)
+            if not self._is_teaser(children, index := self._index_holding(children, e))
+        ]
+        if excerpts:
+            start = excerpts[0]
             # Images before the first text belong to the post (the excerpt is text only).
             while start > after_heading and _is_image_block(children[start - 1]):
                 start -= 1
             return start
         start = after_heading
-        while start < len(children) and self._is_around_post(children[start]):
+        while start < len(children) and (
+            self._is_around_post(children[start]) or self._is_teaser(children, start)
+        ):
             start += 1
         return start
+
+    def _is_teaser(self, children: list[etree._Element], index: int) -> bool:
+        """A standfirst that repeats the post's opening (the excerpt, truncated or whole, maybe
+        over several of its blocks) before the post: the text of the next blocks opens with it."""
+        text = _compact(inline_text(children[index])).rstrip(_ELLIPSIS)
+        if len(text) < _EXCERPT_KEY_MIN:
+            return False
+        for at in range(index + 1, min(index + 1 + _TEASER_LOOKAHEAD, len(children))):
+            joined = ""
+            for child in children[at:]:
+                joined += _compact(inline_text(child))
+                if len(joined) >= len(text) or not text.startswith(joined):
+                    break
+            if joined.startswith(text):
+                return True
+        return False
 
     def _end(self, children: list[etree._Element], start: int) -> int:
         if self.link_line is not None:
             end = self._index_holding(children, self.link_line)
-            while end + 1 < len(children) and is_back_link_line(children[end + 1]):
+            while end + 1 < len(children) and is_back_link_line(
+                _unwrap(children[end + 1]), LOOSE_PARAGRAPHS
+            ):
                 end += 1
             return end
-        back_links = [i for i in range(start, len(children)) if is_back_link_line(children[i])]
+        back_links = [
+            i
+            for i in range(start, len(children))
+            if is_back_link_line(_unwrap(children[i]), LOOSE_PARAGRAPHS)
+        ]
         if back_links:
             return back_links[-1]
         end = start
@@ -281,6 +347,8 @@ class _PostFinder:
             return not _is_image_block(element)
         if _is_date_line(text) or _is_tags_element(element) or _tags_of_line(element):
             return True
+        if len(text) <= _DATE_LINE_CHARS and _BYLINE_RE.search(text):
+            return True
         links = [a.get("href") or "" for a in element.iter("a")]
         if links and all(site.is_article_path(href) for href in links):
             return True  # previous/next, related posts
@@ -294,9 +362,14 @@ class _PostFinder:
     # -- fields -----------------------------------------------------------------------------
 
     def region(self) -> etree._Element:
-        """The smallest element holding the title heading and the post: the article."""
+        """The smallest element holding the title heading and the post: the article. Without a
+        heading (an untitled post in a theme whose title is no heading), the container's parent:
+        the date and tags lines sit beside the post."""
         if self.heading is None:
-            return self.container
+            parent = self.container.getparent()
+            if parent is None or parent.tag.lower() in ("body", "html"):
+                return self.container
+            return parent
         ancestors = set(self.heading.iterancestors())
         region = self.container
         while region is not None and region not in ancestors:
@@ -311,7 +384,7 @@ class _PostFinder:
     def _walk_around_post(self) -> Iterator[etree._Element]:
         region = self.region()
         stack = [region]
-        blocks = set(self.blocks)
+        blocks = set(self.post_children)
         while stack:
             element = stack.pop()
             if element in blocks or _is_chrome(element, CHROME_TAGS):
@@ -323,7 +396,7 @@ class _PostFinder:
         if self.heading is None:
             return self.meta_title or ""
         shown = inline_text(self.heading)
-        return shown if squeeze(shown) == squeeze(self.meta_title) else self.meta_title or shown
+        return shown if _shows_title(shown, self.meta_title) else self.meta_title or shown
 
     def shown_dates(self) -> list[ShownDate | None]:
         """Machine-readable dates near the post (`<time datetime>`, itemprop), then the date
@@ -332,15 +405,16 @@ class _PostFinder:
         shown: list[ShownDate | None] = []
         for element in self.around_post:
             tag = element.tag.lower()
-            if tag == "time" or element.get("itemprop") == "datePublished":
+            update = _is_update(element)
+            if (tag == "time" or element.get("itemprop") == "datePublished") and not update:
                 machine.append(machine_date(element.get("datetime") or element.get("content")))
-            if tag in ("html", "body") or _has_block_child(element):
+            if update or tag in ("html", "body") or _has_block_child(element):
                 continue
             text = _raw_text(element)
             if _DIGIT_RE.search(text) and len(text.strip()) <= 2 * _DATE_LINE_CHARS:
                 text = inline_text(element)
                 if len(text) <= _DATE_LINE_CHARS:
-                    shown.append(shown_date(text))
+                    shown.append(published_date(text))
         return machine + shown
 
     def tags(self) -> list[str]:
@@ -351,10 +425,12 @@ class _PostFinder:
             if not by_line and element.tag.lower() not in ("html", "body"):
                 by_line = _tags_of_line(element)
             rel = (element.get("rel") or "").lower().split()
-            if element.tag.lower() == "a" and "tag" in rel:
+            # WordPress marks its category links `rel="category tag"`: those are categories.
+            if element.tag.lower() == "a" and "tag" in rel and "category" not in rel:
                 by_rel.append(inline_text(element))
-            if not by_name and _is_tags_element(element):
-                by_name = _tag_texts(element)
+            # A list of tags, or one of several tags each marked alone.
+            if _is_tags_element(element) and not _in_tags_element(element):
+                by_name += _tag_texts(element)
         return _unique(by_line or by_rel or by_name)
 
     def categories(self) -> list[str]:
@@ -397,6 +473,25 @@ def _top_block(element: etree._Element) -> etree._Element:
     return element
 
 
+def _compact(text: str) -> str:
+    """Text without any whitespace (to compare texts laid out in different blocks)."""
+    return _WHITESPACE_RE.sub("", text)
+
+
+def _unwrap(element: etree._Element) -> etree._Element:
+    """The block a wrapper holds alone (`<div class="blk"><p>...</p></div>` -> the `<p>`)."""
+    while (
+        element.tag.lower() in _WRAPPERS
+        and len(element) == 1
+        and is_element(inner := element[0])
+        and inner.tag.lower() in _WRAPPED
+        and not (element.text or "").strip()
+        and not (inner.tail or "").strip()
+    ):
+        element = inner
+    return element
+
+
 def _is_within(element: etree._Element, container: etree._Element) -> bool:
     return any(ancestor is container for ancestor in element.iterancestors())
 
@@ -424,7 +519,53 @@ def _has_words(element: etree._Element, words: frozenset[str]) -> bool:
 
 
 def _is_tags_element(element: etree._Element) -> bool:
-    return not TAG_WORDS.isdisjoint(_words(element, "class", "id", "itemprop"))
+    words = _words(element, "class", "id", "itemprop")
+    return not TAG_WORDS.isdisjoint(words) and AUTHOR_WORDS.isdisjoint(words)
+
+
+def _in_tags_element(element: etree._Element) -> bool:
+    return any(map(_is_tags_element, element.iterancestors()))
+
+
+def _is_update(element: etree._Element) -> bool:
+    """A date element that says it is the time of an update (by its or its parent's class or
+    itemprop, or by its label)."""
+    parent = element.getparent()
+    for marked in (element, parent) if parent is not None else (element,):
+        words = _words(marked, "class", "itemprop")
+        if not UPDATED_WORDS.isdisjoint(words) and "published" not in words:
+            return True
+    return element.tag.lower() == "time" and is_not_published_label(_text_before(element))
+
+
+def _text_before(element: etree._Element) -> str:
+    """The text of the element's parent before it (where a date's label is)."""
+    parent = element.getparent()
+    if parent is None:
+        return ""
+    parts = [parent.text or ""]
+    for sibling in parent:
+        if sibling is element:
+            break
+        parts += [_raw_text(sibling) if is_element(sibling) else "", sibling.tail or ""]
+    return "".join(parts)
+
+
+def _shows_title(shown: str | None, title: str | None) -> bool:
+    """The text is the title, or the title with a site name before or after a separator
+    (`Title | 金融消息` in the metadata, `Title` in the heading)."""
+    shown, title = squeeze(shown), squeeze(title)
+    if not shown or not title:
+        return shown == title
+    if shown == title:
+        return True
+    if title.startswith(shown):
+        rest = title[len(shown) :].lstrip()
+    elif title.endswith(shown):
+        rest = title[: -len(shown)].rstrip()[::-1]
+    else:
+        return False
+    return rest.startswith(TITLE_SEPARATORS)
 
 
 def _is_image_block(element: etree._Element) -> bool:

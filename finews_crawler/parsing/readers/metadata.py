@@ -17,7 +17,7 @@ from finews_crawler.parsing.html_text import WHITESPACE
 #: The site's name, which a page without a title of its own shows in its stead.
 SITE_TITLE = "金融消息"
 _ARTICLE_TYPES = ("Article", "BlogPosting", "Posting", "Report")
-_TITLE_SEPARATORS = ("|", "-", "–", "—", "·", "_", "::", "»", "｜")
+TITLE_SEPARATORS = ("|", "-", "–", "—", "·", "_", "::", "»", "｜")
 
 
 @dataclass
@@ -47,20 +47,24 @@ def read_metadata(document: etree._Element) -> Metadata:
         if key and value:
             properties.setdefault(key, []).append(value)
     meta.site_names.update(properties.get("og:site_name", ()))
+    titles: list[list[str]] = []  # JSON-LD's first, then og:/twitter: meta
     for data in _json_ld_objects(document):
         kind = data.get("@type")
         kinds = kind if isinstance(kind, list) else [kind]
         if not any(isinstance(k, str) and k.endswith(_ARTICLE_TYPES) for k in kinds):
             continue
         meta.is_article = True
-        meta.titles += _strings(data.get("headline"), data.get("name"))
+        titles.append(_strings(data.get("headline"), data.get("name")))
         meta.descriptions += _strings(data.get("description"))
         meta.published += _strings(data.get("datePublished"))
         meta.sections += _strings(data.get("articleSection"))
         meta.tags += _keywords(data.get("keywords"))
     meta.is_article |= "article" in properties.get("og:type", ())
     # The site's layout writes an og:title of its own before jekyll-seo-tag's: the last wins.
-    meta.titles += [*reversed(properties.get("og:title", [])), *properties.get("twitter:title", [])]
+    titles.append([*reversed(properties.get("og:title", [])), *properties.get("twitter:title", [])])
+    # Themes suffix the site's name to the title in any source ("Title | 金融消息"), not only
+    # in `<title>`; a title that is nothing but the separator and the name is empty.
+    meta.titles += [_without_site_suffix(t, meta.site_names) for group in titles for t in group]
     meta.titles += [_without_site_name(_clean(t.text), meta.site_names) for t in _titles(document)]
     meta.descriptions += properties.get("og:description", []) + properties.get("description", [])
     meta.published += properties.get("article:published_time", [])
@@ -77,13 +81,18 @@ def _titles(document: etree._Element) -> Iterator[etree._Element]:
 def _without_site_name(title: str, site_names: set[str]) -> str:
     """`Title | 金融消息` -> `Title`. A title that opens with the site name is the site's own
     (`金融消息 | <site description>`, what a page without a title shows) -> ``."""
+    if any(title.startswith(name) for name in site_names):
+        return ""
+    return _without_site_suffix(title, site_names)
+
+
+def _without_site_suffix(title: str, site_names: set[str]) -> str:
+    """`Title | 金融消息` -> `Title`; `- 金融消息` -> ``; any other title as it is."""
     for name in site_names:
-        if title.startswith(name):
-            return ""
         if not title.endswith(name):
             continue
         rest = title[: -len(name)].rstrip()
-        for separator in _TITLE_SEPARATORS:
+        for separator in TITLE_SEPARATORS:
             if rest.endswith(separator):
                 return rest.removesuffix(separator).strip()
     return title
