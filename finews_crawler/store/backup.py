@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
-from finews_crawler.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from finews_crawler.store.engine import sqlite_busy_timeout_ms
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +31,7 @@ class BackupError(Exception):
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, isolation_level=None)
-    connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-    return connection
+    return sqlite3.connect(path, isolation_level=None, timeout=sqlite_busy_timeout_ms() / 1000)
 
 
 def integrity_check(path: Path) -> str:

@@ -69,6 +69,11 @@ def sqlite_file(url: str | URL) -> Path | None:
     return Path(database)
 
 
+def sqlite_busy_timeout_ms() -> int:
+    """Milliseconds a SQLite connection waits for another writer's lock."""
+    return int(os.environ.get("FINEWS_SQLITE_BUSY_TIMEOUT_MS") or defaults.SQLITE_BUSY_TIMEOUT_MS)
+
+
 def create_db_engine(url: str | URL, **kwargs: Any) -> Engine:
     """A configured engine for a SQLite or PostgreSQL URL."""
     parsed = normalize_url(url)
@@ -97,9 +102,7 @@ def _create_sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            timeout = (
-                os.environ.get("FINEWS_SQLITE_BUSY_TIMEOUT_MS") or defaults.SQLITE_BUSY_TIMEOUT_MS
-            )
+            timeout = sqlite_busy_timeout_ms()
             cursor.execute(f"PRAGMA busy_timeout = {int(timeout)}")
             if not in_memory:
                 cursor.execute("PRAGMA journal_mode = WAL")
