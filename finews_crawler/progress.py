@@ -32,13 +32,14 @@ from rich.progress import (
 )
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
-from twisted.internet import task
+from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 
 from finews_crawler import defaults
 
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
+    from twisted.internet.task import LoopingCall
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ class CrawlProgress:
         self.started = time.monotonic()
         self._progress: Progress | None = None
         self._task: TaskID | None = None
-        self._loop: task.LoopingCall | None = None
+        self._loop: AsyncioLoopingCall | LoopingCall | None = None
         self._rerouted: list[logging.StreamHandler[Any]] = []
 
     @classmethod
@@ -158,7 +159,8 @@ class CrawlProgress:
         self._task = self._progress.add_task(spider.name, total=total, status="")
         self._progress.start()
         self._reroute_logging()
-        self._loop = task.LoopingCall(self.refresh, spider)
+        # asyncio's when there is a loop (`finews import-archive` runs without a reactor).
+        self._loop = create_looping_call(self.refresh, spider)
         self._loop.start(self.interval, now=True)
 
     def spider_closed(self, spider: Spider) -> None:
