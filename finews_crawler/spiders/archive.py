@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import scrapy
 from scrapy import signals
+from scrapy.logformatter import LogFormatter, LogFormatterResult
 
 from finews_crawler import defaults
 from finews_crawler.parsing.post import PostItem, UnreadablePost
@@ -49,21 +51,53 @@ logger = logging.getLogger(__name__)
 POSTS_PER_READ = 100
 #: Batches being read ahead of the pipelines (per parser process), so a parser never waits.
 READS_AHEAD = 2
-#: Items yielded but not yet through the pipelines before reading waits (bounded memory).
+#: Items yielded but not yet through the pipelines before reading waits (bounded memory), and
+#: how long it waits before it looks again.
 MAX_IN_FLIGHT = 2_000
+BACKLOG_PAUSE = 0.01
+#: Items whose post file the spider remembers (`source_of`).
+SOURCES_KEPT = 2 * MAX_IN_FLIGHT
 
 
 def find_posts(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Every `*.md` under the given paths (files as given, folders recursively, sorted)."""
-    seen: set[Path] = set()
+    """Every `*.md` under the given paths (files as given, folders recursively, sorted), each
+    once. Only the given paths are resolved (to skip a folder given twice, or a file inside a
+    folder given too): a `Path.resolve` per post cost more than reading it (bench/archive.py)."""
+    seen: set[str] = set()
     for raw in paths:
-        path = Path(raw)
-        found = sorted(p for p in path.rglob("*.md") if p.is_file()) if path.is_dir() else [path]
-        for post in found:
-            key = post.resolve()
+        root = os.path.realpath(raw)
+        if not os.path.isdir(root):
+            found = [(root, Path(raw))]
+        else:
+            relative = []
+            for folder, _, names in os.walk(root):
+                inside = os.path.relpath(folder, root)
+                parts = () if inside == "." else tuple(inside.split(os.sep))
+                relative += [(*parts, name) for name in names if name.endswith(".md")]
+            found = [
+                (os.path.join(root, *parts), Path(raw, *parts))
+                for parts in sorted(relative)
+                if os.path.isfile(os.path.join(root, *parts))
+            ]
+        for key, post in found:
             if key not in seen:
                 seen.add(key)
                 yield post
+
+
+class ArchiveLogFormatter(LogFormatter):
+    """Scrapy's log lines, but none at DEBUG per item (scraped, or dropped as a duplicate): an
+    archive yields tens of thousands of items at once, a log record each cost ~5% of an import
+    (bench/archive.py), and the stats count them."""
+
+    def scraped(self, item: Any, response: Any, spider: scrapy.Spider) -> LogFormatterResult:
+        return None
+
+    def dropped(
+        self, item: Any, exception: BaseException, response: Any, spider: scrapy.Spider
+    ) -> LogFormatterResult:
+        result = super().dropped(item, exception, response, spider)
+        return None if result is not None and result["level"] == logging.DEBUG else result
 
 
 class ArchiveSpider(scrapy.Spider):
@@ -71,6 +105,14 @@ class ArchiveSpider(scrapy.Spider):
     code), `run_id` (names the run, as for the crawl spiders)."""
 
     name = "archive"
+    custom_settings: ClassVar[dict[str, Any]] = {
+        # Items only: the spider middlewares look at requests, and nothing is downloaded (the
+        # site's downloader middlewares load the HTTP stack: a second of start-up). Each
+        # spider middleware is a generator layer every start item passes through (bench/).
+        "SPIDER_MIDDLEWARES_BASE": {},
+        "DOWNLOADER_MIDDLEWARES": {},
+        "LOG_FORMATTER": f"{__name__}.ArchiveLogFormatter",
+    }
 
     def __init__(
         self, *args: Any, path: str | Sequence[str] = "", run_id: str | None = None, **kwargs: Any
@@ -83,10 +125,9 @@ class ArchiveSpider(scrapy.Spider):
         self.run_id = run_id
         #: Post files to read; known once `start()` has listed them.
         self.progress_total: int | None = None
-        #: id(item) -> its post file, for the items in the pipelines.
-        self.in_flight: dict[int, str] = {}
-        self.room = asyncio.Event()
-        self.room.set()
+        #: id(item) -> its post file, for the latest SOURCES_KEPT items yielded (which include
+        #: every item still in the pipelines: no more than MAX_IN_FLIGHT + a batch are).
+        self.sources: dict[int, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ArchiveSpider:
@@ -94,9 +135,6 @@ class ArchiveSpider(scrapy.Spider):
         spider.parser = ParserPool(
             crawler.settings.getint("FINEWS_PARSER_PROCESSES", defaults.PARSER_PROCESSES)
         )
-        crawler.signals.connect(spider.item_done, signal=signals.item_scraped)
-        crawler.signals.connect(spider.item_done, signal=signals.item_dropped)
-        crawler.signals.connect(spider.item_done, signal=signals.item_error)
         crawler.signals.connect(spider.close_parser, signal=signals.spider_closed)
         return spider
 
@@ -128,17 +166,24 @@ class ArchiveSpider(scrapy.Spider):
             results = await read
         except ParserDied:
             results = await self._read_one_by_one(batch)
-        await self.room.wait()
+        # The scraper's count of items in the pipelines (a public attribute of its slot): a
+        # signal handler per item to count them would cost more than the waiting saves.
+        slot = self.crawler.engine.scraper.slot
+        while slot is not None and slot.itemproc_size >= MAX_IN_FLIGHT:
+            await asyncio.sleep(BACKLOG_PAUSE)
         items = []
+        sources = self.sources
         for path, result in zip(batch, results, strict=True):
             if isinstance(result, UnreadablePost):
                 self.unreadable(result)
-            else:
-                self.in_flight[id(result)] = path
-                items.append(result)
+                continue
+            key = id(result)
+            sources.pop(key, None)  # an id freed by an item gone, now another's
+            sources[key] = path
+            items.append(result)
+        while len(sources) > SOURCES_KEPT:
+            del sources[next(iter(sources))]
         self.crawler.stats.inc_value("finews/pages", len(items))
-        if len(self.in_flight) >= MAX_IN_FLIGHT:
-            self.room.clear()
         return items
 
     async def _read_one_by_one(self, batch: list[str]) -> list[PostItem | UnreadablePost]:
@@ -162,15 +207,9 @@ class ArchiveSpider(scrapy.Spider):
         )
 
     def source_of(self, item: Any) -> str | None:
-        """The post file of an item still in the pipelines. Signal handlers connected before
-        the crawl started run before this spider's, so theirs may still ask."""
-        return self.in_flight.get(id(item))
-
-    def item_done(self, item: Any, **kwargs: Any) -> None:
-        """An item left the pipelines (stored, merged, quarantined or failed)."""
-        self.in_flight.pop(id(item), None)
-        if len(self.in_flight) < MAX_IN_FLIGHT // 2:
-            self.room.set()
+        """The post file of an item still in the pipelines (e.g. from an `item_dropped`
+        handler)."""
+        return self.sources.get(id(item))
 
     async def close_parser(self) -> None:
         await self.parser.close()
