@@ -173,14 +173,17 @@ class CrawlProgress:
         self._restore_logging()
 
     def status(self) -> str:
-        """`pages 120 · items 80 · errors 0 · 35.2 pages/s` from the stats."""
+        """`pages 120 · items 80 · errors 0 · 35.2 pages/s` from the stats (`posts` for an
+        archive run, which fetches no page)."""
         stats = self.crawler.stats
         assert stats is not None
-        pages = stats.get_value("response_received_count", 0)
+        unit, pages = "pages", stats.get_value("response_received_count", 0)
+        if stats.get_value("finews/offline"):
+            unit, pages = "posts", stats.get_value("finews/pages", 0)
         items = stats.get_value("item_scraped_count", 0)
         errors = sum(stats.get_value(name, 0) for name in ERROR_STATS)
         rate = pages / max(time.monotonic() - self.started, 1e-9)
-        return f"pages {pages:,} · items {items:,} · errors {errors:,} · {rate:,.1f} pages/s"
+        return f"{unit} {pages:,} · items {items:,} · errors {errors:,} · {rate:,.1f} {unit}/s"
 
     def refresh(self, spider: Spider) -> None:
         if self._progress is None or self._task is None:

@@ -137,6 +137,23 @@ def test_progress_can_be_switched_off_and_forced(tmp_path: Path) -> None:
         progress_mode("sometimes")
 
 
+@pytest.mark.parametrize("terminal", [True, False])
+def test_import_archive_progress(tmp_path: Path, terminal: bool) -> None:
+    """The archive spider knows its total: the post files (107, one of them unreadable)."""
+    args = ["-m", "finews_crawler.cli", "import-archive", str(POSTS)]
+    args += ["--database-url", f"sqlite:///{tmp_path / 'finews.sqlite3'}"]
+    env = clean_env(FINEWS_PROGRESS_INTERVAL="0.05")
+    status, stderr = run_on(terminal, args, env, tmp_path)
+    assert status == 0, stderr
+    assert "no date in the file name" in stderr
+    if terminal:
+        assert BAR in stderr and "107/107" in stderr and "100%" in stderr
+        assert "import-archive" in stderr and "posts 106 · items 76" in stderr
+        assert "posts/s" in stderr
+    else:
+        assert BAR not in stderr and "pages/s" not in stderr
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('progress') / 'finews.sqlite3'}"

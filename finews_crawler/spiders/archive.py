@@ -123,8 +123,9 @@ class ArchiveSpider(scrapy.Spider):
         if not self.paths:
             raise ValueError("the archive spider needs -a path=FILE_OR_FOLDER[,...]")
         self.run_id = run_id
-        #: Post files to read; known once `start()` has listed them.
-        self.progress_total: int | None = None
+        #: The post files, listed now: the progress bar needs the total as the spider opens.
+        self.files = [str(post) for post in find_posts(self.paths)]
+        self.progress_total = len(self.files)
         #: id(item) -> its post file, for the latest SOURCES_KEPT items yielded (which include
         #: every item still in the pipelines: no more than MAX_IN_FLIGHT + a batch are).
         self.sources: dict[int, str] = {}
@@ -141,8 +142,7 @@ class ArchiveSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[PostItem]:
         stats = self.crawler.stats
         stats.set_value("finews/offline", True)
-        files = [str(path) for path in find_posts(self.paths)]
-        self.progress_total = len(files)
+        files = self.files
         stats.set_value("finews/import/posts", len(files))
         stats.set_value("finews/import/unreadable", 0)
         reads: deque[tuple[list[str], asyncio.Future[list[PostItem | UnreadablePost]]]] = deque()
