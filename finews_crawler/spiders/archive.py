@@ -53,7 +53,7 @@ POSTS_PER_READ = 100
 READS_AHEAD = 2
 #: Items yielded but not yet through the pipelines before reading waits (bounded memory), and
 #: how long it waits before it looks again.
-MAX_IN_FLIGHT = 2_000
+MAX_IN_FLIGHT = 500
 BACKLOG_PAUSE = 0.01
 #: Items whose post file the spider remembers (`source_of`).
 SOURCES_KEPT = 2 * MAX_IN_FLIGHT
