@@ -3,9 +3,10 @@
 `CrawlProgress`, a Scrapy extension (`EXTENSIONS`), shows a crawl's pages, items, errors and rate
 from the crawler's stats, refreshed every `FINEWS_PROGRESS_INTERVAL` seconds; a spider that knows
 how much work it has sets `progress_total` (the archive spider: the number of post files) and
-gets a bar with an estimate of the time left, counting items, dropped items and quarantined
-pages as done. `FINEWS_PROGRESS`: `auto` (the default) shows it only when stderr is a terminal,
-`on` always, `off` never. While it shows, log lines that went to stderr are printed above it.
+gets a bar with an estimate of the time left, counting items, dropped items (quarantined ones
+included) and the post files that gave no item (unreadable) as done; an archive run counts posts,
+not pages. `FINEWS_PROGRESS`: `auto` (the default) shows it only when stderr is a terminal, `on`
+always, `off` never. While it shows, log lines that went to stderr are printed above it.
 Stats: none of its own (it only reads them).
 
 `ExportProgress` is the same for the exports: records written, rate, and a bar with an estimate
@@ -46,8 +47,9 @@ logger = logging.getLogger(__name__)
 MODES = ("auto", "on", "off")
 #: Stats counted as errors in the crawl's progress line.
 ERROR_STATS = ("finews/errors", "log_count/ERROR")
-#: Stats counted as done work against a spider's `progress_total`.
-DONE_STATS = ("item_scraped_count", "item_dropped_count", "finews/quarantined")
+#: Stats counted as done work against a spider's `progress_total`. Not finews/quarantined: an
+#: item validation quarantines is a dropped item already.
+DONE_STATS = ("item_scraped_count", "item_dropped_count", "finews/import/unreadable")
 
 
 def progress_mode(value: Any) -> str:
