@@ -26,7 +26,13 @@ import psycopg
 import redis
 from run import ROOT, mirror_for
 
-from localsite.mirror import serve, setting_args
+from finews_crawler import defaults
+from finews_crawler.distributed import run_keys
+
+# `python bench/distributed.py` puts bench/ first on sys.path, not the repository root where
+# `localsite` (the local site, outside the installed package) lives.
+sys.path.insert(0, str(ROOT))
+from localsite.server import serve, setting_args
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -81,9 +87,8 @@ def main() -> int:
             stored_articles = db.execute("SELECT count(*) FROM articles").fetchone()[0]
             stored_pages = db.execute("SELECT count(*) FROM article_pages").fetchone()[0]
             runs = db.execute("SELECT pages, new, merged FROM crawl_runs").fetchall()
-        left = sorted(
-            key.decode() for key in redis.Redis.from_url(REDIS_URL).keys(f"finews:{run_id}:*")
-        )
+        keys = run_keys(run_id, os.environ.get("FINEWS_REDIS_KEY") or defaults.REDIS_KEY, "finews")
+        left = sorted(key.decode() for key in redis.Redis.from_url(REDIS_URL).keys(keys.match))
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -33,7 +33,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from localsite.layout import (
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# `python bench/grow_mirror.py` puts bench/ first on sys.path, not the repository root where
+# `localsite` (the local site, outside the installed package) lives.
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from localsite.layout import (  # noqa: E402 - after the sys.path line
     BACK_LINK_FORMS,
     EMNEWS_TAG,
     Post,
@@ -51,7 +56,6 @@ from localsite.layout import (
 
 logger = logging.getLogger("grow_mirror")
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = PROJECT_ROOT / "tests" / "fixtures" / "site"
 MARKER = ".grow_mirror"
 WRITER_THREADS = 8

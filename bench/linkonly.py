@@ -3,8 +3,8 @@
 Same start pages, same listing parsing, the same policy of what to fetch next and the same
 requests, share links included; but an article page is only counted and its links read (its
 category back links, so the same category pages are found): no article parsing, no item, no
-database. The bench runs it with ITEM_PIPELINES={}; the full crawl's page rate is measured
-against this one's.
+database write (its database stays empty, so every article is requested). The bench runs it with
+ITEM_PIPELINES={}; the full crawl's page rate is measured against this one's.
 """
 
 from __future__ import annotations
@@ -25,9 +25,6 @@ _SHARE_LINK_RE = re.compile(r'href="([^"]*NewsShare\.html\?infoCode=[^"]*)"')
 
 class LinkOnlySpider(SiteSpider):
     name = "finews_linkonly"
-
-    def load_stored_state(self) -> None:
-        """No database: every article is requested."""
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         self.article_settled()

@@ -3,7 +3,7 @@
     python bench/run.py --articles 3000 [--articles 30000 ...] [--keep]
 
 For each N it grows (or reuses, cached under bench/out/) a mirror of N synthetic articles
-(`bench/grow_mirror.py`), serves it with `localsite.mirror` in a separate process (so the
+(`bench/grow_mirror.py`), serves it with `python -m localsite` in a separate process (so the
 server has its own interpreter and core) and measures, in one run:
 
 - crawl pages/s: `scrapy crawl finews` into a fresh SQLite database with every pipeline, against
@@ -64,11 +64,12 @@ def mirror_for(articles: int) -> Path:
 
 
 class MirrorProcess:
-    """`python -m localsite.mirror ROOT --port 0` in its own process."""
+    """`python -m localsite ROOT --port 0` in its own process (run from the repository
+    root, where `localsite` is found)."""
 
     def __init__(self, root: Path) -> None:
         self.proc = subprocess.Popen(
-            [PY, "-m", "localsite.mirror", str(root), "--port", "0", "--log-level", "ERROR"],
+            [PY, "-m", "localsite", str(root), "--port", "0", "--log-level", "ERROR"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,

@@ -11,11 +11,14 @@ import importlib
 import os
 import sys
 
+from finews_crawler import defaults
+
 #: subcommand -> (module under finews_crawler.commands, one-line help)
 COMMANDS = {
     "crawl": ("crawl", "run a crawl under a lock, logging to a file"),
     "runs": ("runs", "list recent crawl runs and their counts"),
-    "db": ("db", "manage the database schema (alembic)"),
+    "status": ("status", "is the crawler alive? non-zero when runs stopped or the spool is stuck"),
+    "db": ("db", "manage the database: schema (alembic), backup, restore, prune"),
     "export": ("export", "export articles as JSONL, Parquet or Jekyll posts"),
     "stocks": ("stocks", "list the most mentioned securities with article counts"),
     "search": ("search", "find articles by a word, term or stock code (Chinese too)"),
@@ -41,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--database-url",
             default=None,
-            help="SQLAlchemy URL (default: $FINEWS_DATABASE_URL, then sqlite:///data/finews.sqlite3)",
+            help="SQLAlchemy URL (default: $FINEWS_DATABASE_URL, then the project settings'"
+            f" FINEWS_DATABASE_URL, {defaults.DATABASE_URL} unless changed there)",
         )
         module = importlib.import_module(f"finews_crawler.commands.{module_name}")
         module.add_arguments(sub)

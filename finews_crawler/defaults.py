@@ -30,6 +30,9 @@ STORE_PROCESS = MULTI_CORE
 STORE_MAX_PENDING = 4
 STORE_RETRIES = 3
 STORE_RETRY_DELAY = 0.5
+#: Milliseconds a SQLite connection waits for another writer's lock before failing (read from
+#: the environment by the store's engine, which commands use too, not from Scrapy settings).
+SQLITE_BUSY_TIMEOUT_MS = 15_000
 SPOOL_DIR = "data/spool"
 FEED_UNIQUE = True
 MAX_BODY_CHARS = 2_000_000
@@ -38,6 +41,22 @@ MAX_BODY_CHARS = 2_000_000
 MAX_ERROR_RATIO = 0.2
 MIN_LISTED_RATIO = 0.5
 MIN_COVERAGE_RATIO = 0.5
+#: A run still `running` on another host (whose process cannot be seen) is taken for killed once
+#: it is this many seconds old; on this host a run's process is checked directly.
+STALE_RUN_AGE = 24 * 3600.0
+
+# --- Alerts (finews_crawler.alerts): every destination is off until configured -------------
+ALERT_WEBHOOK = ""
+ALERT_SMTP_HOST = ""
+ALERT_SMTP_PORT = 25
+ALERT_SMTP_USER = ""
+ALERT_SMTP_PASSWORD = ""
+ALERT_SMTP_STARTTLS = False
+ALERT_EMAIL_FROM = ""
+ALERT_EMAIL_TO = ""
+ALERT_COMMAND = ""
+#: Seconds one delivery (to one destination) may take.
+ALERT_TIMEOUT = 10.0
 
 # --- Politeness and retries -----------------------------------------------------------------
 RETRY_AFTER_MAX = 60.0
@@ -45,6 +64,18 @@ RETRY_BACKOFF_BASE = 0.5
 RETRY_BACKOFF_MAX = 10.0
 USER_AGENT = "finews-crawler/0.1 (+https://github.com/finews-crawler; news archiving bot)"
 LOG_LEVEL = "INFO"
+
+# --- Operation: lock, logs, dead-man's switch -------------------------------------------------
+#: The lock `finews crawl` holds while it runs (`finews db restore` takes it too).
+CRAWL_LOCK_FILE = "data/finews-crawl.lock"
+#: `finews crawl` keeps at most this many crawl logs (`<spider>-<time>.log`) in its log folder,
+#: and at most this many bytes of them, deleting the oldest first; 0 turns a limit off.
+LOG_KEEP = 1000
+LOG_MAX_BYTES = 256 * 1024 * 1024
+#: `finews status`: the spool is not draining when a file has waited longer than this (seconds);
+#: articles and quarantine entries of the last day are set against this many days before it.
+STATUS_SPOOL_MAX_AGE = 3600
+STATUS_BASELINE_DAYS = 7
 
 # --- Crawl process tuning -------------------------------------------------------------------
 GC_TUNING = True

@@ -8,6 +8,12 @@ never garbage: modules, settings, the ORM's tables) so collections no longer wal
 the first generation's threshold to FINEWS_GC_GEN0_THRESHOLD (0 keeps Python's).
 Stats: finews/gc/frozen (objects frozen).
 
+`StoredState`: what the database already holds, handed to a finews spider when it opens (before
+its start requests are read): the paths of stored article pages, which a cron rerun does not
+fetch again (none with `-a refresh=1`), and the categories stored before, which are crawled
+again. Spiders never read the store themselves (one direction of flow); the database is read in
+a thread, off the event loop. When it cannot be read, every article is fetched (finews/errors).
+
 `RunHealth`: the verdict on every crawl (`scrapy crawl`, scrapyd, `finews crawl` alike). At
 `spider_closed` it judges the run (`finews_crawler.health.judge`: the outcome, the layouts used,
 and listings, items and field coverage against the spider's previous finished runs in
@@ -15,11 +21,13 @@ and listings, items and field coverage against the spider's previous finished ru
 FINEWS_MIN_COVERAGE_RATIO), sets the stats finews/health/verdict and finews/health/reasons, and
 logs a verdict other than healthy at ERROR. The store pipeline's run record stores both with the
 run (its `spider_closed` handler runs after this one: extensions are built before the engine and
-its pipelines, so they are connected first). `finews crawl` exits on the verdict.
+its pipelines, so they are connected first). `finews crawl` exits on the verdict, and
+`finews_crawler.alerts.Alerts` (after RunHealth in EXTENSIONS, so connected after it) sends it on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from typing import Any
@@ -31,6 +39,7 @@ from scrapy.spiders import Spider
 
 from finews_crawler import defaults
 from finews_crawler.health import HEALTHY, OK_VERDICTS, PREVIOUS_RUNS, judge
+from finews_crawler.spiders.base import FinewsSpider
 from finews_crawler.store.repository import Repository
 
 logger = logging.getLogger(__name__)
@@ -65,6 +74,41 @@ class GarbageCollectionTuning:
         """Leave the interpreter as it was (several crawls may run in one process)."""
         gc.set_threshold(*self.saved_thresholds)
         gc.unfreeze()
+
+
+class StoredState:
+    """Gives a finews spider what is stored as it opens; see the module docstring."""
+
+    def __init__(self, crawler: Crawler, database_url: str) -> None:
+        self.crawler = crawler
+        self.database_url = database_url
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StoredState:
+        database_url = crawler.settings.get("FINEWS_DATABASE_URL", defaults.DATABASE_URL) or ""
+        if not database_url:
+            raise NotConfigured("FINEWS_DATABASE_URL is empty")
+        extension = cls(crawler, database_url)
+        # spider_opened is awaited before the engine reads the spider's start requests.
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        return extension
+
+    async def spider_opened(self, spider: Spider) -> None:
+        if not isinstance(spider, FinewsSpider):
+            return
+        try:
+            categories, pages = await asyncio.to_thread(self.read, with_pages=not spider.refresh)
+        except Exception:
+            logger.exception("could not read the database; fetching every article")
+            self.crawler.stats.inc_value("finews/errors")
+            categories, pages = set(), set()
+        spider.set_stored_state(categories, pages)
+
+    def read(self, *, with_pages: bool) -> tuple[set[str], set[str]]:
+        """The stored category slugs and (unless not wanted) article page paths."""
+        with Repository(self.database_url) as repository:
+            pages = repository.stored_page_paths() if with_pages else set()
+            return repository.stored_category_slugs(), pages
 
 
 class RunHealth:

@@ -15,11 +15,11 @@ failure: the site changed its markup, or went down, and three days later the pos
 - Against the median of the previous finished runs of the spider (`health_problems`):
   - article links found on the listings (`finews/articles_listed`, stored ones included, so an
     incremental run with nothing new still counts them) must not fall below
-    FINEWS_MIN_LISTED_RATIO (default 0.5) of the median (not compared for a worker of a shared
+    FINEWS_MIN_LISTED_RATIO of the median (not compared for a worker of a shared
     run, which reads only some of the listings);
   - the share of fetched article pages that gave a valid article, and for each field the
     previous runs filled in most items (coverage >= 0.5) this run's coverage, must not fall
-    below FINEWS_MIN_COVERAGE_RATIO (default 0.5) of the median, when the run fetched (for
+    below FINEWS_MIN_COVERAGE_RATIO of the median, when the run fetched (for
     coverage: parsed) at least 10.
 
 An archive run (`finews/offline`: the archive spider, `finews import-archive`) fetches nothing and
@@ -29,6 +29,9 @@ on the share of posts that gave a valid article and on field coverage.
 
 Verdict (`judge`): `failed` or `interrupted` with the outcome's reason; else `unhealthy` with every
 problem found, or `healthy`; `skipped` for a worker that joined a shared run already finished.
+A run whose process died without a word (SIGKILL, the OOM killer, a reboot) is judged by the next
+run instead: when it starts, it finds the run still `running` with its process gone
+(`finews_crawler.processes.liveness`) and records outcome and verdict `killed` with the reason.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from statistics import median
 from typing import Any
 
 from finews_crawler import defaults
+from finews_crawler.distributed import RUN_ALREADY_DONE
 from finews_crawler.store.merge import GENERIC_LAYOUT
 
 MIN_ITEMS_FOR_COVERAGE = 10
@@ -49,12 +53,12 @@ UNHEALTHY = "unhealthy"
 FAILED = "failed"
 INTERRUPTED = "interrupted"
 SKIPPED = "skipped"
+#: Outcome and verdict of a run found `running` with its process gone.
+KILLED = "killed"
 #: Verdicts of runs that need no one's attention.
 OK_VERDICTS = (HEALTHY, SKIPPED)
 #: Stat prefix of the article pages each layout (reader) read: `finews/layout/<name>`.
 LAYOUT_STAT = "finews/layout/"
-#: The close reason of a worker that joined a shared run after it finished (distributed).
-RUN_ALREADY_DONE = "run_already_done"
 
 
 def error_count(stats: Mapping[str, Any]) -> int:

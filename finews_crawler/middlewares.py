@@ -138,7 +138,7 @@ class SiteOnlyMiddleware:
         self.stats = crawler.stats
         base = settings.get("FINEWS_BASE_URL") or defaults.BASE_URL
         self.origins = {_origin(base)}
-        share = settings.get("FINEWS_SHARE_BASE_URL")
+        share = settings.get("FINEWS_SHARE_BASE_URL", defaults.SHARE_BASE_URL)
         self.share_hosts: frozenset[str] = frozenset()
         if share:
             self.origins.add(_origin(share))

@@ -54,24 +54,47 @@ FINEWS_MAX_ERROR_RATIO = _env("FINEWS_MAX_ERROR_RATIO", defaults.MAX_ERROR_RATIO
 #: of the recent runs' median, or whose field coverage falls below this share of theirs.
 FINEWS_MIN_LISTED_RATIO = _env("FINEWS_MIN_LISTED_RATIO", defaults.MIN_LISTED_RATIO)
 FINEWS_MIN_COVERAGE_RATIO = _env("FINEWS_MIN_COVERAGE_RATIO", defaults.MIN_COVERAGE_RATIO)
+#: Seconds after which a run still `running` on another host is taken for killed (on this host
+#: the run's process is checked directly).
+FINEWS_STALE_RUN_AGE = _env("FINEWS_STALE_RUN_AGE", defaults.STALE_RUN_AGE)
+#: Alerts (finews_crawler.alerts): where a run that is not healthy, and a run found killed, is
+#: reported: a webhook (JSON POST), an email through an SMTP server, a command (JSON on stdin).
+FINEWS_ALERT_WEBHOOK = _env("FINEWS_ALERT_WEBHOOK", defaults.ALERT_WEBHOOK)
+FINEWS_ALERT_SMTP_HOST = _env("FINEWS_ALERT_SMTP_HOST", defaults.ALERT_SMTP_HOST)
+FINEWS_ALERT_SMTP_PORT = _env("FINEWS_ALERT_SMTP_PORT", defaults.ALERT_SMTP_PORT)
+FINEWS_ALERT_SMTP_USER = _env("FINEWS_ALERT_SMTP_USER", defaults.ALERT_SMTP_USER)
+FINEWS_ALERT_SMTP_PASSWORD = _env("FINEWS_ALERT_SMTP_PASSWORD", defaults.ALERT_SMTP_PASSWORD)
+FINEWS_ALERT_SMTP_STARTTLS = _env("FINEWS_ALERT_SMTP_STARTTLS", defaults.ALERT_SMTP_STARTTLS)
+FINEWS_ALERT_EMAIL_FROM = _env("FINEWS_ALERT_EMAIL_FROM", defaults.ALERT_EMAIL_FROM)
+FINEWS_ALERT_EMAIL_TO = _env("FINEWS_ALERT_EMAIL_TO", defaults.ALERT_EMAIL_TO)
+FINEWS_ALERT_COMMAND = _env("FINEWS_ALERT_COMMAND", defaults.ALERT_COMMAND)
+#: Seconds one delivery to one destination may take.
+FINEWS_ALERT_TIMEOUT = _env("FINEWS_ALERT_TIMEOUT", defaults.ALERT_TIMEOUT)
 #: Larger article bodies (characters of HTML) are quarantined.
 FINEWS_MAX_BODY_CHARS = _env("FINEWS_MAX_BODY_CHARS", defaults.MAX_BODY_CHARS)
+#: FINEWS_SQLITE_BUSY_TIMEOUT_MS is an environment variable only, not a Scrapy setting: the store's
+#: engine reads it (the `finews` commands open the database outside Scrapy too). Milliseconds a
+#: SQLite connection waits for another writer's lock (default: defaults.SQLITE_BUSY_TIMEOUT_MS).
 #: Where writes that failed after retries are spooled, replayed by the next run.
 FINEWS_SPOOL_DIR = _env("FINEWS_SPOOL_DIR", defaults.SPOOL_DIR)
+#: `finews crawl` keeps at most FINEWS_LOG_KEEP crawl logs and FINEWS_LOG_MAX_BYTES of them in
+#: its log folder (data/logs), deleting the oldest; 0 turns a limit off.
+FINEWS_LOG_KEEP = _env("FINEWS_LOG_KEEP", defaults.LOG_KEEP)
+FINEWS_LOG_MAX_BYTES = _env("FINEWS_LOG_MAX_BYTES", defaults.LOG_MAX_BYTES)
 #: Send each article to the feed (-O) once per run, however many pages show it.
 FINEWS_FEED_UNIQUE = _env("FINEWS_FEED_UNIQUE", defaults.FEED_UNIQUE)
 #: Redis URL; when set, the scheduler and dupefilter are shared through scrapy-redis.
 FINEWS_REDIS_URL = _env("FINEWS_REDIS_URL", defaults.REDIS_URL)
 #: Redis key pattern of a shared run, its TTL, the workers' heartbeat and when a silent worker
-#: counts as dead, and how long a finished run's `done` marker stays (finews_crawler.distributed).
+#: counts as dead, and how long a finished run's `done` marker stays (docs/distributed.md).
 FINEWS_REDIS_KEY = _env("FINEWS_REDIS_KEY", defaults.REDIS_KEY)
 FINEWS_REDIS_KEY_TTL = _env("FINEWS_REDIS_KEY_TTL", defaults.REDIS_KEY_TTL)
 FINEWS_REDIS_HEARTBEAT = _env("FINEWS_REDIS_HEARTBEAT", defaults.REDIS_HEARTBEAT)
 FINEWS_REDIS_WORKER_TIMEOUT = _env("FINEWS_REDIS_WORKER_TIMEOUT", defaults.REDIS_WORKER_TIMEOUT)
 FINEWS_REDIS_DONE_TTL = _env("FINEWS_REDIS_DONE_TTL", defaults.REDIS_DONE_TTL)
 #: The add-on that reads FINEWS_REDIS_URL and, when set, shares the scheduler and dupefilter
-#: through scrapy-redis (finews_crawler/distributed.py; off when the URL is empty).
-ADDONS = {"finews_crawler.distributed.RedisFrontier": 0}
+#: through scrapy-redis (finews_crawler/distributed/addon.py; off when the URL is empty).
+ADDONS = {"finews_crawler.distributed.addon.RedisFrontier": 0}
 
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,
@@ -105,10 +128,16 @@ FINEWS_GC_GEN0_THRESHOLD = _env("FINEWS_GC_GEN0_THRESHOLD", defaults.GC_GEN0_THR
 FINEWS_PROGRESS = _env("FINEWS_PROGRESS", defaults.PROGRESS)
 FINEWS_PROGRESS_INTERVAL = _env("FINEWS_PROGRESS_INTERVAL", defaults.PROGRESS_INTERVAL)
 #: RunHealth judges every run at its end (finews_crawler.health; FINEWS_MAX_ERROR_RATIO,
-#: FINEWS_MIN_LISTED_RATIO, FINEWS_MIN_COVERAGE_RATIO) and the store records the verdict.
+#: FINEWS_MIN_LISTED_RATIO, FINEWS_MIN_COVERAGE_RATIO) and the store records the verdict;
+#: Alerts, built after it and so called after it at spider_closed, sends a verdict that is not
+#: healthy to the FINEWS_ALERT_* destinations (off when none is configured).
+#: StoredState hands the spider what the database holds as it opens (stored pages are not
+#: fetched again; stored categories are crawled again).
 EXTENSIONS = {
     "finews_crawler.extensions.GarbageCollectionTuning": 0,
+    "finews_crawler.extensions.StoredState": 100,
     "finews_crawler.extensions.RunHealth": 500,
+    "finews_crawler.alerts.Alerts": 550,
     "finews_crawler.progress.CrawlProgress": 600,
 }
 DOWNLOAD_TIMEOUT = 30

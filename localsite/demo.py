@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from finews_crawler import cli
-from localsite.mirror import serve, setting_args
+from localsite.server import serve, setting_args
 
 
 def main(argv: list[str] | None = None) -> int:

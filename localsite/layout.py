@@ -1,7 +1,7 @@
 """The finews site's own Jekyll layouts as Python templates, for synthetic test and bench pages.
 
 Pages rendered here are what Jekyll 4.3.1 with the site's layouts and plugins (jekyll-seo-tag
-2.8.0, jekyll-feed) writes: `tests/test_mirror.py` re-renders the bundled pages in
+2.8.0, jekyll-feed) writes: `tests/test_localsite_layout.py` re-renders the bundled pages in
 `tests/fixtures/site` with these templates and compares them byte for byte. So the pages that
 `bench/grow_mirror.py` and `localsite.hostile` generate put the real markup in front
 of the parser: the broken `og:description` head that spills the body into the DOM, the `section`

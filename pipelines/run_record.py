@@ -1,7 +1,10 @@
 """The crawl run's row in `crawl_runs`: started when the store opens, finished at spider close.
 
-- Start: the spider's name and its optional `run_id` attribute as the run key (workers of a shared
-  run share the row); the row's id goes to the stat `finews/run_id`.
+- Start: first, runs left `running` whose process is gone (`finews_crawler.processes.liveness`,
+  FINEWS_STALE_RUN_AGE for other hosts) are marked `killed` with the reason, counted in
+  `finews/runs_killed`, logged at ERROR and announced with the `runs_killed` signal. Then the
+  row: the spider's name, its optional `run_id` attribute as the run key (workers of a shared
+  run share the row), this process's host and pid; its id goes to the stat `finews/run_id`.
 - Items: field coverage, the share of items with each field non-empty, over every item the store
   pipeline was given (pages merged into an article the feed already had included).
 - Finish: the outcome (`finews_crawler.health.run_outcome`, from the spider's close reason and
@@ -18,10 +21,14 @@ import logging
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import fields
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from finews_crawler.health import error_count, run_outcome
 from finews_crawler.items import ArticleItem
+from finews_crawler.processes.liveness import this_process, why_gone
+from finews_crawler.signals import runs_killed
+from finews_crawler.store.models import utcnow
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -40,9 +47,10 @@ COUNTED = ("new", "updated", "unchanged", "merged", "duplicate", "quarantined")
 class RunRecord:
     """What the store pipeline records about its crawl run."""
 
-    def __init__(self, crawler: Crawler, max_error_ratio: float) -> None:
+    def __init__(self, crawler: Crawler, max_error_ratio: float, stale_age: float) -> None:
         self.crawler = crawler
         self.max_error_ratio = max_error_ratio
+        self.stale_age = stale_age
         self.items_seen = 0
         self.coverage: Counter[str] = Counter()
 
@@ -51,14 +59,38 @@ class RunRecord:
         counts what happened (the store thread's, when it starts the run)."""
         spider = self.crawler.spider
         run_key = getattr(spider, "run_id", None)
+        host, pid = this_process()
         try:
-            run_id = repository.start_run(spider.name, str(run_key) if run_key else None)
+            self.mark_killed(repository, stats)
+        except Exception:
+            # Killed runs stay `running` until a later run can mark them; this one goes on.
+            logger.exception("Could not check the runs left running in %r", repository)
+            stats.inc_value("finews/errors")
+        try:
+            run_id = repository.start_run(spider.name, str(run_key) if run_key else None, host, pid)
         except Exception:
             logger.exception("Could not record the crawl run in %r", repository)
             stats.inc_value("finews/errors")
             return None
         stats.set_value("finews/run_id", run_id)
         return run_id
+
+    def mark_killed(self, repository: Repository, stats: Stats) -> None:
+        """Mark the runs left `running` whose process is gone as `killed`, and announce them."""
+        now = utcnow()
+        killed = []
+        for run in repository.running_runs():
+            started_at = datetime.fromisoformat(run["started_at"])
+            why = why_gone(run["host"], run["pid"], started_at, now=now, stale_age=self.stale_age)
+            if why is None:
+                continue
+            reason = f"{why}; noticed at {now.isoformat(timespec='seconds')}"
+            if repository.mark_killed(run["id"], reason):
+                logger.error("Crawl run %s (%s) was killed: %s", run["id"], run["spider"], why)
+                killed.append(repository.get_run(run["id"]))
+        if killed:
+            stats.inc_value("finews/runs_killed", len(killed))
+            self.crawler.signals.send_catch_log(runs_killed, runs=killed)
 
     def count(self, record: Mapping[str, Any]) -> None:
         """Count an item's non-empty fields."""

@@ -1,15 +1,18 @@
 """Store pipeline: items go to the database in batches, without holding up the crawl.
 
-- At open: opens `Repository(FINEWS_DATABASE_URL)` (which migrates the schema), records the
-  crawl run (`pipelines.run_record`) and replays what earlier runs spooled.
+- At open: opens `Repository(FINEWS_DATABASE_URL)` (which migrates the schema) and records the
+  crawl run (`pipelines.run_record`), once and without a pause, on the event loop: Scrapy
+  awaits the pipelines' `open_spider` before any request goes out; when that fails the first
+  write opens the database, with retries, in the store thread. What earlier runs spooled is
+  replayed in the store thread.
 - Items are buffered and written every FINEWS_STORE_BATCH_SIZE items, and at close, one
   transaction per batch (merge and dedupe by infoCode happen in the repository). With
   FINEWS_STORE_PROCESS (default on a machine with more than one core) batches are written by a
   writer process (`finews_crawler.processes.store_writer`), so the crawl's core keeps crawling.
-  Otherwise,
-  and for a batch the writer could not write (after the writer died, for every batch), the
-  batch goes through `pipelines.batch_writer.BatchWriter` (retries, splitting, quarantine, spool)
-  in the store thread: a locked or vanished database, and the pauses between retries, never
+  Otherwise (FINEWS_STORE_PROCESS off, the writer could not start), and for a batch the writer
+  could not write (after the writer died, for every batch), the batch goes through
+  `pipelines.batch_writer.BatchWriter` (retries, splitting, quarantine, spool) in the store
+  thread: a locked or vanished database, and the pauses between retries, never
   block the crawl's event loop. At most FINEWS_STORE_MAX_PENDING batches are in flight (then
   items wait), and the spider closes only when every one has landed. Without an event loop (an
   archive import driving the pipelines itself) every write happens at once, in the caller.
@@ -18,7 +21,7 @@
   quarantines items dropped with `QuarantineItem`; `item_error` (a pipeline crashed on an item)
   and the `page_quarantined` signal quarantine too (see `pipelines.errors`).
 - At `spider_closed`: finishes the run row with its outcome, counts and stats
-  (`pipelines.run_record`).
+  (`pipelines.run_record`), in the store thread as well.
 
 Stats: those of `pipelines.batch_writer`, finews/store/writer_batches (written by the writer
 process), finews/store/writer_failed (batches it handed back), finews/errors and
@@ -90,7 +93,9 @@ class StorePipeline:
         batch_size = settings.getint("FINEWS_STORE_BATCH_SIZE", defaults.STORE_BATCH_SIZE)
         self.batch_size = max(1, batch_size)
         self.run = RunRecord(
-            crawler, settings.getfloat("FINEWS_MAX_ERROR_RATIO", defaults.MAX_ERROR_RATIO)
+            crawler,
+            settings.getfloat("FINEWS_MAX_ERROR_RATIO", defaults.MAX_ERROR_RATIO),
+            settings.getfloat("FINEWS_STALE_RUN_AGE", defaults.STALE_RUN_AGE),
         )
         #: Stats counted by writes in the store thread, applied here on the event loop.
         self.thread_stats = ThreadStats()
@@ -189,10 +194,16 @@ class StorePipeline:
     async def _finish_run(self, reason: str) -> None:
         await self._written()
         self._apply_thread_stats()
-        self.writes.finish_run(self.run.finish(reason))
+        finish = self.run.finish(reason)
+        # In the store thread too: a locked database must not hold the event loop, which other
+        # crawls of the same process (and Scrapy's own shutdown) still run on.
+        await self._in_thread(partial(self._finish_and_close, finish))
+        assert self.thread is not None
+        self.thread.shutdown()
+
+    def _finish_and_close(self, finish: dict[str, Any]) -> None:
+        self.writes.finish_run(finish)
         self.writes.close()
-        if self.thread is not None:
-            self.thread.shutdown()
 
     def _start_run(self, repository: Repository) -> None:
         """Record the crawl run, once the database is open."""
@@ -304,9 +315,7 @@ class StorePipeline:
 
     async def _start_writer(self) -> ChildProcess | None:
         try:
-            return await ChildProcess.start(
-                "finews_crawler.processes.store_writer", self.database_url
-            )
+            return await ChildProcess.start(WRITER_MODULE, self.database_url)
         except OSError as exc:
             logger.error("Could not start the writer process (%s); writing here", exc)
             self.use_writer = False

@@ -18,7 +18,7 @@ from support.db_fixtures import database_url, pg_database, pg_server  # noqa: F4
 from finews_crawler.parsing.html_text import squeeze
 from finews_crawler.site import is_article_path
 from finews_crawler.store.repository import Repository
-from localsite.mirror import setting_args
+from localsite.server import setting_args
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

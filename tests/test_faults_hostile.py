@@ -12,9 +12,10 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from support.cli_runner import finews_cli
+from support.cli_runner import ScrapyRunner, finews_cli
 from support.fault_runs import (
     PROJECT_ROOT,
     export_records,
@@ -29,6 +30,7 @@ from localsite.hostile import (
     LOOP_PATH,
     hostile_site,
 )
+from localsite.server import serve
 
 MAX_RSS_MIB = 300
 TEXT_FIELDS = ("title", "body_text", "media", "digest")
@@ -45,17 +47,13 @@ _RSS_WRAPPER = (
 
 
 @pytest.fixture(scope="module")
-def hostile_crawl(tmp_path_factory: pytest.TempPathFactory):
+def hostile_crawl(tmp_path_factory: pytest.TempPathFactory, site_dir: Path):
     """The hostile pages added to the bundled site, crawled once.
 
     Yields (server, runner, completed process, log text, peak RSS in MiB).
     """
-    from conftest import SITE_DIR, ScrapyRunner
-
-    from localsite.mirror import serve
-
     tmp_path = tmp_path_factory.mktemp("hostile-crawl")
-    root = hostile_site(tmp_path_factory.mktemp("hostile-root"), base=SITE_DIR)
+    root = hostile_site(tmp_path_factory.mktemp("hostile-root"), base=site_dir)
     with serve(root) as server:
         runner = ScrapyRunner(tmp_path, server.url)
         log_file = tmp_path / "crawl.log"

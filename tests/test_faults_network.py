@@ -21,7 +21,7 @@ from support.fault_runs import (
 )
 from support.truth import assert_matches_truth
 
-from localsite.mirror import ALL_FAULTS, FaultPlan
+from localsite.faults import ALL_FAULTS, FaultPlan
 
 #: A seed whose faulty paths, among those the crawl requests, cover every fault kind.
 SEED = 9

@@ -7,7 +7,7 @@ import subprocess
 from support.cli_runner import finews_cli
 
 from finews_crawler.health import health_problems
-from localsite.mirror import MirrorServer, setting_args
+from localsite.server import MirrorServer, setting_args
 
 
 def run(listed: int, coverage: dict | None = None, valid: int = 0) -> dict:

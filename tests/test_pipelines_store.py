@@ -17,10 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.utils.test import get_crawler
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 from support.db_fixtures import (  # noqa: F401 - fixtures
@@ -32,6 +30,13 @@ from support.db_fixtures import (  # noqa: F401 - fixtures
     truth_row,
     truth_rows,
 )
+from support.pipeline_runs import (
+    items,
+    make_crawler,
+    open_pipelines,
+    pretend_fetched,
+    store_settings,
+)
 from support.truth import assert_matches_truth
 from twisted.python.failure import Failure
 
@@ -39,49 +44,14 @@ from finews_crawler.health import run_outcome
 from finews_crawler.items import ArticleItem
 from finews_crawler.signals import page_quarantined
 from finews_crawler.store import Repository
-from finews_crawler.store import engine as store_engine
 from finews_crawler.store.engine import normalize_url
-from localsite.mirror import setting_args
+from localsite.server import serve, setting_args
 from pipelines.dedupe import DedupePipeline
 from pipelines.errors import DuplicateItem, QuarantineItem
 from pipelines.store import StorePipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "tests" / "fixtures" / "site"
-
-
-class _Spider(scrapy.Spider):
-    name = "finews"
-
-
-def make_crawler(settings: dict[str, Any], **spider_kwargs: Any) -> Crawler:
-    only_core_stats = {"scrapy.extensions.corestats.CoreStats": 0}
-    crawler = get_crawler(_Spider, {"EXTENSIONS_BASE": only_core_stats, **settings})
-    crawler.spider = _Spider.from_crawler(crawler, **spider_kwargs)
-    return crawler
-
-
-def store_settings(url: str, tmp_path: Path, **extra: Any) -> dict[str, Any]:
-    return {
-        "FINEWS_DATABASE_URL": url,
-        "FINEWS_STORE_BATCH_SIZE": 10,
-        "FINEWS_SPOOL_DIR": str(tmp_path / "spool"),
-        "FINEWS_STORE_RETRY_DELAY": 0,
-        **extra,
-    }
-
-
-def items() -> list[ArticleItem]:
-    return [ArticleItem(**row) for row in truth_rows()]
-
-
-def open_pipelines(crawler: Crawler) -> tuple[DedupePipeline, StorePipeline]:
-    dedupe = DedupePipeline.from_crawler(crawler)
-    store = StorePipeline.from_crawler(crawler)
-    crawler.signals.send_catch_log(signal=signals.spider_opened, spider=crawler.spider)
-    dedupe.open_spider()
-    store.open_spider()
-    return dedupe, store
 
 
 def feed(crawler: Crawler, dedupe: DedupePipeline, store: StorePipeline, batch: list) -> list:
@@ -106,12 +76,6 @@ def close(crawler: Crawler, store: StorePipeline, reason: str = "finished") -> N
     crawler.signals.send_catch_log(
         signal=signals.spider_closed, spider=crawler.spider, reason=reason
     )
-
-
-def pretend_fetched(crawler: Crawler, pages: int = 106, listings: int = 14) -> None:
-    crawler.stats.set_value("downloader/response_count", pages + listings)
-    crawler.stats.set_value("finews/pages", pages)
-    crawler.stats.set_value("finews/listing_pages", listings)
 
 
 def transient_failure(*args: Any, **kwargs: Any) -> None:
@@ -339,7 +303,7 @@ def test_database_down_at_open(
 
 
 def test_sqlite_locked_by_another_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_engine, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setenv("FINEWS_SQLITE_BUSY_TIMEOUT_MS", "50")
     path = tmp_path / "locked.sqlite3"
     url = f"sqlite:///{path}"
     settings = store_settings(url, tmp_path, FINEWS_STORE_RETRIES=1)
@@ -403,9 +367,8 @@ def crawl(url: str, base_url: str, tmp_path: Path, feed_file: Path | None = None
 
 
 def test_crawl_of_the_bundled_site_stores_truth(database_url: str, tmp_path: Path) -> None:
-    mirror = pytest.importorskip("localsite.mirror")
     feed_file = tmp_path / "feed.jsonl"
-    with mirror.serve(SITE) as server:
+    with serve(SITE) as server:
         crawl(database_url, server.url, tmp_path, feed_file)
         with Repository(database_url) as repository:
             first = list(repository.iter_articles())

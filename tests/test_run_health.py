@@ -25,7 +25,7 @@ from finews_crawler.extensions import RunHealth
 from finews_crawler.health import judge, layout_problems
 from finews_crawler.items import ArticleItem
 from finews_crawler.store import Repository
-from localsite.mirror import MirrorServer, setting_args
+from localsite.server import MirrorServer, setting_args
 from pipelines.store import StorePipeline
 
 GENERIC = "article pages were read by the layout-independent reader, not a known page layout"

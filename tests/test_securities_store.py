@@ -5,34 +5,26 @@ article and security, and migration 0003 converting what older versions stored."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from support.db_fixtures import (  # noqa: F401 - fixtures
     SEED_CODE,
     database_url,
-    fresh_pg_database,
+    empty_url,
     pg_database,
     pg_server,
     repository,
     truth_row,
 )
 from support.mentions import HANG_SENG, MOUTAI, NEW_ENERGY, NO_MARKET, PING_AN, SSE_INDEX, stock
-from support.schema import schema_differences
+from support.schema import downgrade, schema_differences
 
 from finews_crawler.store import Repository
-from finews_crawler.store.engine import WRITE_OPTION, create_db_engine
-from finews_crawler.store.migrate import (
-    alembic_config,
-    current_revision,
-    head_revision,
-    upgrade,
-)
+from finews_crawler.store.engine import create_db_engine
+from finews_crawler.store.migrate import current_revision, head_revision, upgrade
 from finews_crawler.store.models import Article, StockMention
 
 MEDIA_SEED = "2022-03-30-NW202203302328599218.md"
@@ -89,29 +81,6 @@ def test_one_row_per_article_and_symbol(repository: Repository) -> None:
 
 
 # --- migration 0003 -------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of its own, without any schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
-        return
-    with fresh_pg_database(request.getfixturevalue("pg_server")) as url:
-        yield url
-
-
-def downgrade(url: str, revision: str) -> None:
-    engine = create_db_engine(url)
-    config = alembic_config(engine)
-    try:
-        with engine.connect() as connection:
-            connection.execution_options(**{WRITE_OPTION: True})
-            with connection.begin():
-                config.attributes["connection"] = connection
-                command.downgrade(config, revision)
-    finally:
-        engine.dispose()
 
 
 def test_migration_converts_what_older_versions_stored(empty_url: str) -> None:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,9 +22,12 @@ from scrapy.utils.test import get_crawler
 from support.db_fixtures import truth_rows
 
 from finews_crawler.items import ArticleItem
+from finews_crawler.processes.child import ChildProcess
 from finews_crawler.store import Repository
-from finews_crawler.store import engine as store_engine
-from localsite.mirror import MirrorServer
+from localsite.server import MirrorServer
+from pipelines import batch_writer
+from pipelines import store as store_pipeline
+from pipelines.batch_writer import BatchWriter
 from pipelines.store import StorePipeline
 
 
@@ -48,7 +54,7 @@ def test_requests_complete_while_a_write_retries_against_a_locked_database(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(store_engine, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setenv("FINEWS_SQLITE_BUSY_TIMEOUT_MS", "50")
     path = tmp_path / "locked.sqlite3"
     settings: dict[str, Any] = {
         "EXTENSIONS_BASE": {"scrapy.extensions.corestats.CoreStats": 0},
@@ -96,3 +102,78 @@ def test_requests_complete_while_a_write_retries_against_a_locked_database(
     assert crawler.stats.get_value("finews/new") == 10
     with Repository(f"sqlite:///{path}") as repository:
         assert len(repository.stored_page_paths()) == 10
+
+
+@pytest.mark.parametrize("writer", ["off", "cannot start", "dies"])
+def test_retry_pauses_never_run_on_the_event_loop_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str
+) -> None:
+    """Every way a batch reaches `BatchWriter` in a crawl (no writer process, a writer that
+    cannot start, a writer that died) pauses between retries in the store thread, and the run's
+    finish record is written there too."""
+    monkeypatch.setenv("FINEWS_SQLITE_BUSY_TIMEOUT_MS", "50")
+    if writer == "cannot start":
+
+        async def cannot_start(*args: Any, **kwargs: Any) -> ChildProcess:
+            raise OSError("cannot fork")
+
+        monkeypatch.setattr(ChildProcess, "start", cannot_start)
+    elif writer == "dies":
+        # A real child process that exits on its first frame (tests/dying_parser.py).
+        monkeypatch.setattr(store_pipeline, "WRITER_MODULE", "dying_parser")
+    loop_thread = threading.get_ident()
+    paused_on: list[int] = []
+
+    def pause(seconds: float) -> None:
+        paused_on.append(threading.get_ident())
+        time.sleep(seconds)
+
+    monkeypatch.setattr(batch_writer, "time", SimpleNamespace(sleep=pause))
+    finished_on: list[int] = []
+    finish_run = BatchWriter.finish_run
+
+    def recorded_finish_run(self: BatchWriter, finish: Any) -> None:
+        finished_on.append(threading.get_ident())
+        finish_run(self, finish)
+
+    monkeypatch.setattr(BatchWriter, "finish_run", recorded_finish_run)
+    path = tmp_path / "locked.sqlite3"
+    settings: dict[str, Any] = {
+        "EXTENSIONS_BASE": {"scrapy.extensions.corestats.CoreStats": 0},
+        "FINEWS_DATABASE_URL": f"sqlite:///{path}",
+        "FINEWS_SPOOL_DIR": str(tmp_path / "spool"),
+        "FINEWS_STORE_PROCESS": writer != "off",
+        "FINEWS_STORE_BATCH_SIZE": 10,
+        "FINEWS_STORE_RETRIES": 8,
+        "FINEWS_STORE_RETRY_DELAY": 0.02,
+    }
+    crawler = get_crawler(_Spider, settings)
+    crawler.spider = _Spider.from_crawler(crawler)
+
+    async def crawl() -> None:
+        store = StorePipeline.from_crawler(crawler)
+        store.open_spider()
+        locker = sqlite3.connect(path, isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")
+        try:
+            for row in truth_rows()[:10]:
+                store.process_item(ArticleItem(**row))
+            while not paused_on:
+                await asyncio.sleep(0.01)  # the loop runs while the batch waits for the lock
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        await store.close_spider()
+        await store.spider_closed(crawler.spider, "finished")
+
+    asyncio.run(crawl())
+    assert paused_on and loop_thread not in paused_on
+    assert finished_on and loop_thread not in finished_on
+    assert crawler.stats.get_value("finews/new") == 10
+    assert crawler.stats.get_value("finews/spooled") is None
+    if writer == "dies":
+        assert crawler.stats.get_value("finews/store/writer_failed") == 1
+    with Repository(f"sqlite:///{path}") as repository:
+        assert len(repository.stored_page_paths()) == 10
+        (run,) = repository.recent_runs()
+        assert run["outcome"] is not None

@@ -15,8 +15,8 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 from support.db_fixtures import SEED_CODE, database_url, pg_database, pg_server  # noqa: F401
-from test_pipelines_store import items, make_crawler, open_pipelines, pretend_fetched
-from test_pipelines_store import store_settings as plain_store_settings
+from support.pipeline_runs import items, make_crawler, open_pipelines, pretend_fetched
+from support.pipeline_runs import store_settings as plain_store_settings
 
 from finews_crawler.store import Repository
 from pipelines.dedupe import DedupePipeline

@@ -3,7 +3,9 @@
 - Lock: an exclusive `flock` on FILE (default `data/finews-crawl.lock`). A second run while one
   is going exits at once with status 75 (EX_TEMPFAIL) and says which process holds it. The kernel
   drops the lock when its holder dies, even by SIGKILL, so a killed run never blocks the next.
-- Log: the crawl logs to `data/logs/<spider>-<UTC time>.log` (or --log-file).
+- Log: the crawl logs to `data/logs/<spider>-<UTC time>.log` (or --log-file). After each run the
+  oldest crawl logs of that folder are deleted beyond FINEWS_LOG_KEEP files or FINEWS_LOG_MAX_BYTES
+  bytes in all (`rotate_logs`; only files named like a crawl log, and not with --log-file).
 - Exit status: 0 when the crawl's verdict is healthy; 1 otherwise, with the reasons, as the
   crawl's run health recorded them (`finews_crawler.extensions.RunHealth`): the engine did not
   finish, no page was fetched, errors exceeded --max-error-ratio of the pages, the site's page
@@ -15,16 +17,23 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import logging
 import os
+import re
 import sys
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from finews_crawler import defaults
 from finews_crawler.health import OK_VERDICTS
 
+logger = logging.getLogger(__name__)
+
 EX_TEMPFAIL = 75
+#: The name of a log `finews crawl` writes: `<spider>-<UTC time>.log`.
+LOG_NAME = re.compile(r"^.+-\d{8}T\d{6}Z\.log$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,14 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="Scrapy setting, e.g. -s FINEWS_BASE_URL=http://127.0.0.1:8000",
     )
-    parser.add_argument("--lock-file", default="data/finews-crawl.lock")
+    parser.add_argument("--lock-file", default=defaults.CRAWL_LOCK_FILE)
     parser.add_argument("--log-file", default=None, help="default: data/logs/<spider>-<time>.log")
     parser.add_argument(
         "--max-error-ratio",
         type=float,
         default=None,
         help="fail the run when errors exceed this share of pages"
-        " (default: FINEWS_MAX_ERROR_RATIO, 0.2)",
+        f" (default: FINEWS_MAX_ERROR_RATIO, {defaults.MAX_ERROR_RATIO})",
     )
 
 
@@ -89,6 +98,32 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
     return pairs
 
 
+def rotate_logs(directory: Path, keep: int, max_bytes: int, current: Path) -> list[Path]:
+    """Delete the oldest crawl logs in `directory` beyond `keep` files or `max_bytes` bytes in
+    all (0: no such limit); `current` (the log being written) counts but is never deleted.
+    Only files named like a crawl log (`LOG_NAME`) are touched. Returns the deleted files."""
+    logs = []
+    for path in directory.iterdir():
+        if LOG_NAME.match(path.name) and path.is_file():
+            stat = path.stat()
+            logs.append((stat.st_mtime, path.name, path, stat.st_size))
+    logs.sort(reverse=True)  # newest first
+    deleted = []
+    kept = total = 0
+    full = False  # once a limit is reached, every older log goes (never a newer one first)
+    for _, _, path, size in logs:
+        full = full or bool(keep and kept >= keep) or bool(max_bytes and total + size > max_bytes)
+        if full and path != current:
+            path.unlink(missing_ok=True)
+            deleted.append(path)
+            continue
+        kept += 1
+        total += size
+    if deleted:
+        logger.info("Deleted %d old crawl logs from %s", len(deleted), directory)
+    return deleted
+
+
 def verdict_of(stats: dict) -> tuple[str, list[str]]:
     """The verdict and reasons the crawl's run health recorded in its stats."""
     verdict = stats.get("finews/health/verdict")
@@ -120,6 +155,13 @@ def run(args: argparse.Namespace) -> int:
             process.crawl(crawler, **_pairs(args.spider_args, "-a"))
             process.start()
             stats = crawler.stats.get_stats()
+            if not args.log_file:
+                rotate_logs(
+                    log_file.parent,
+                    settings.getint("FINEWS_LOG_KEEP", defaults.LOG_KEEP),
+                    settings.getint("FINEWS_LOG_MAX_BYTES", defaults.LOG_MAX_BYTES),
+                    log_file,
+                )
     except LockHeld as held:
         print(
             f"finews crawl: another crawl holds {args.lock_file} ({held}); exiting", file=sys.stderr

@@ -1,38 +1,30 @@
 """The scheduler of a shared run: scrapy-redis's Scheduler, with run keys and a close protocol.
 
-`RedisScheduler` is what the `RedisFrontier` add-on (`finews_crawler.distributed`, where the
-design is described) installs as `SCHEDULER` when FINEWS_REDIS_URL is set. Compared with
-`scrapy_redis.scheduler.Scheduler` it
+`RedisScheduler` is what the `RedisFrontier` add-on (`finews_crawler.distributed.addon`)
+installs as `SCHEDULER` when FINEWS_REDIS_URL is set; docs/distributed.md describes the run.
+Compared with `scrapy_redis.scheduler.Scheduler` it
 
 - names its keys after the run (`spider.run_id`, or a fresh id) from FINEWS_REDIS_KEY;
 - pops through `WorkerQueue`, which marks the worker busy in the same step;
 - never flushes the shared queue or dupefilter when one worker closes: the last one out of a
   finished run deletes them (`WorkerRegistry.leave`);
 - keeps the worker open on `spider_idle` while requests are queued or other workers are busy,
-  and heartbeats every FINEWS_REDIS_HEARTBEAT seconds.
+  and heartbeats every FINEWS_REDIS_HEARTBEAT seconds;
+- is the spider's `Frontier` (`spider.frontier`): `others_busy()`.
 
 Settings: FINEWS_REDIS_KEY, FINEWS_REDIS_KEY_TTL, FINEWS_REDIS_HEARTBEAT,
 FINEWS_REDIS_WORKER_TIMEOUT, FINEWS_REDIS_DONE_TTL (defaults in `finews_crawler.defaults`);
 scrapy-redis's REDIS_URL, REDIS_PARAMS, SCHEDULER_SERIALIZER, DUPEFILTER_CLASS, DUPEFILTER_DEBUG.
-
-Stats: scheduler/enqueued/redis, scheduler/dequeued/redis, finews/redis/run_id,
-finews/redis/filtered (duplicates dropped by the shared dupefilter), finews/redis/idle_waits,
-finews/redis/holds (idle rounds the spider kept requests back because others were busy),
-finews/redis/workers_max, finews/redis/stale_workers, finews/redis/errors,
-finews/redis/last_out, finews/redis/left_queued, finews/redis/run_already_done (the run had
-finished before this worker joined: it closes at once with reason `run_already_done`, before the
-item pipelines open).
+Stats: `scheduler/enqueued/redis`, `scheduler/dequeued/redis` and `finews/redis/...` (listed in
+docs/distributed.md).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import os
-import socket
 import time
-import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 from scrapy import signals
@@ -41,57 +33,34 @@ from scrapy.utils.asyncio import create_looping_call
 from scrapy.utils.misc import load_object
 from scrapy_redis import connection
 from scrapy_redis.dupefilter import RFPDupeFilter
-from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
 from finews_crawler import defaults
-from finews_crawler.distributed import (
-    DUPEFILTER,
-    RUN_ALREADY_DONE,
-    RunKeys,
-    fresh_run_id,
-    run_keys,
+from finews_crawler.distributed.addon import DUPEFILTER
+from finews_crawler.distributed.frontier import RUN_ALREADY_DONE
+from finews_crawler.distributed.keys import RunKeys, fresh_run_id, run_keys
+from finews_crawler.distributed.queue import WorkerQueue
+from finews_crawler.distributed.workers import (
+    BUSY,
+    HOLDING,
+    IDLE,
+    Snapshot,
+    WorkerRegistry,
+    new_worker_id,
 )
-from finews_crawler.distributed.workers import BUSY, HOLDING, IDLE, Snapshot, WorkerRegistry
 
 if TYPE_CHECKING:
-    from redis import Redis
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
 
-def new_worker_id() -> str:
-    """`host:pid:random`: unique per process, readable in the `workers` hash."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-class WorkerQueue(PriorityQueue):
-    """scrapy-redis's priority queue, pushing and popping through the run's `WorkerRegistry`."""
-
-    def __init__(
-        self,
-        server: Redis,
-        spider: Spider,
-        key: str,
-        serializer: Any = None,
-        *,
-        registry: WorkerRegistry,
-    ) -> None:
-        super().__init__(server, spider, key, serializer)
-        self.registry = registry
-
-    def push(self, request: Request) -> None:
-        self.registry.push(self._encode_request(request), -request.priority)
-
-    def pop(self, timeout: int = 0) -> Request | None:
-        data = self.registry.pop()
-        return self._decode_request(data) if data else None
-
-
 class RedisScheduler(Scheduler):
-    """A scrapy-redis scheduler shared by the workers of one run (see module docstring)."""
+    """A scrapy-redis scheduler shared by the workers of one run (see module docstring).
+
+    Implements `finews_crawler.distributed.Frontier` for the spider.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
@@ -133,6 +102,8 @@ class RedisScheduler(Scheduler):
         #: The run had finished before this worker joined: it does nothing and closes.
         self.run_done = False
         self._redis_down_since: float | None = None
+        #: Warned already that this Scrapy offers no way to wake the engine.
+        self._wake_unavailable = False
         self._heartbeat = create_looping_call(self.heartbeat)
 
     @classmethod
@@ -180,7 +151,7 @@ class RedisScheduler(Scheduler):
             self.worker_id,
             run_id,
             self.registry.queued(),
-            self.key_pattern % {"run_id": run_id, "name": "*", "spider": spider.name},
+            keys.match,
         )
 
     def close(self, reason: str) -> None:
@@ -313,12 +284,22 @@ class RedisScheduler(Scheduler):
             )
 
     def _wake_engine(self) -> None:
-        """Run the engine's scheduling round now instead of at its 5 s heartbeat.
+        """Run the engine's scheduling round now instead of at its own 5 s heartbeat.
 
-        Uses the engine's private slot; if Scrapy changes it, idle workers merely react at the
-        engine's own pace.
+        Scrapy has no public call for this (docs/distributed.md, "Waking the engine"): this is
+        the call `ExecutionEngine.crawl()` makes. Without it an idle worker still works, only
+        picking up other workers' requests, and closing, at the engine's 5 s pace.
         """
-        engine = getattr(self.crawler, "engine", None)
+        engine = self.crawler.engine
         nextcall = getattr(getattr(engine, "_slot", None), "nextcall", None)
         if nextcall is not None:
             nextcall.schedule()
+        elif engine is not None and engine.running and not self._wake_unavailable:
+            # A running engine without the scheduling round we know: a change in Scrapy.
+            self._wake_unavailable = True
+            self.stats.set_value("finews/redis/wake_unavailable", 1)
+            logger.warning(
+                "This Scrapy's engine has no _slot.nextcall: idle workers react every 5 s"
+                " instead of every FINEWS_REDIS_HEARTBEAT (%ss)",
+                self.heartbeat_interval,
+            )

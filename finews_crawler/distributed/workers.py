@@ -6,19 +6,22 @@ push requests), `holding` (idle, but holds requests back until the rest of the c
 `idle`. Every operation that changes a state together with what it depends on is one script, so it
 is atomic: popping a request marks its worker busy in the same step, and a heartbeat writes the
 worker's state and reads the queue length and the other workers' states in one step.
-`finews_crawler.distributed` explains the protocol built on it.
+docs/distributed.md explains the protocol built on it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from redis import Redis
 
-    from finews_crawler.distributed import RunKeys
+    from finews_crawler.distributed.keys import RunKeys
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +111,11 @@ if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[4], 'done', 'EX', ARGV[3]) 
 return {2, 0, stale}
 """
 )
+
+
+def new_worker_id() -> str:
+    """`host:pid:random`: unique per process, readable in the `workers` hash."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def _text(value: bytes | str) -> str:

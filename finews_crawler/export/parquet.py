@@ -56,6 +56,7 @@ BATCH_SIZE = 5000
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 PARTITION = "day"
 SITE_OFFSET = "+08:00"
+SITE_OFFSET_MICROSECONDS = int(SITE_TZ.utcoffset(None).total_seconds() * 1_000_000)
 #: Timestamp columns and the time zone each is written in.
 TIMESTAMPS = {
     "published_at": SITE_OFFSET,
@@ -200,7 +201,11 @@ def batched(records: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Ma
 
 
 def _days(table: pa.Table) -> list[str]:
-    days = pc.strftime(table.column("published_at"), format="%Y-%m-%d").to_pylist()
+    # The site's wall-clock day: shift the UTC instants by the site's fixed offset and format them
+    # without a time zone (pyarrow before 26 cannot look "+08:00" up in its time zone database).
+    instants = table.column("published_at").cast(pa.int64())
+    wall_clock = pc.add(instants, SITE_OFFSET_MICROSECONDS).cast(pa.timestamp("us"))
+    days = pc.strftime(wall_clock, format="%Y-%m-%d").to_pylist()
     return [day or NULL_PARTITION for day in days]
 
 

@@ -11,16 +11,25 @@ Wire format, both ways: an 8-byte little-endian length, then a pickle. The child
 request in order with `(True, result)` or `(False, exception)`. It runs at a lower priority than
 the crawl process (NICENESS), which is the bottleneck. It ignores SIGINT and SIGTERM
 (the crawl process gets them too, shuts down cleanly and then closes the child's stdin) and exits
-when its stdin closes, which also happens when the crawl process dies: it never outlives it.
+when its stdin closes.
+
+It never outlives the crawl process, even one killed by SIGKILL (`die_with_parent`, first thing in
+every child): stdin's end only shows when the child next reads it, and a writer blocked in a
+database write would keep SQLite locked until then. On Linux the kernel kills the child when its
+parent dies (PR_SET_PDEATHSIG); elsewhere a thread watches the parent and ends the process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import os
 import pickle
 import signal
 import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, BinaryIO
@@ -30,6 +39,13 @@ HEADER_BYTES = 8
 NICENESS = 10
 #: Seconds a child gets to exit after its input is closed, before it is killed.
 CLOSE_TIMEOUT = 10.0
+#: Environment variable giving a child its parent's pid (see `die_with_parent`).
+#: Set by the parent for its child only: not a setting (hence the leading underscore).
+PARENT_PID_ENV = "_FINEWS_CHILD_PARENT_PID"
+#: prctl option asking the kernel to signal this process when its parent dies (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
+#: Seconds between the parent checks of the watcher thread (where there is no PR_SET_PDEATHSIG).
+PARENT_POLL_SECONDS = 0.2
 
 
 class ChildDied(RuntimeError):
@@ -66,6 +82,40 @@ def answer(handle: Callable[[Any], Any], request: Any) -> bytes:
             return frame((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
 
 
+def _parent_death_signal() -> bool:
+    """Ask Linux to SIGKILL this process when its parent dies; False where that is not possible."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)  # no cleanup: a transaction left open is rolled back by the database
+
+
+def die_with_parent() -> None:
+    """End this child process when the process that started it dies, whatever it is doing.
+
+    The parent's pid comes from PARENT_PID_ENV (set by `ChildProcess.start`); without it, the
+    current parent is taken. The check after the prctl closes the race of a parent that died
+    before it: this process has then been handed to another parent already.
+    """
+    parent_pid = int(os.environ.get(PARENT_PID_ENV) or os.getppid())
+    # The kernel signals when the parent *thread* that started us ends: the crawl's event loop
+    # thread, which lives as long as the crawl process.
+    armed = _parent_death_signal()
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+
+
 def serve(handle: Callable[[Any], Any]) -> None:
     """The child's main loop: answer every request on stdin until it closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -99,7 +149,11 @@ class ChildProcess:
         """Start `python -m module`; `setup`, when given, is the first frame on its stdin (not
         an argument: a database URL with a password must not show in `ps`)."""
         # The child imports what this process imports (a scrapyd egg included).
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+            PARENT_PID_ENV: str(os.getpid()),
+        }
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

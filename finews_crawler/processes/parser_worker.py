@@ -7,7 +7,8 @@ by its name) and its arguments; each answer its result, or the exception it rais
 
 from __future__ import annotations
 
-from finews_crawler.processes.child import serve
+from finews_crawler.processes.child import die_with_parent, serve
 
 if __name__ == "__main__":
+    die_with_parent()
     serve(lambda request: request[0](*request[1]))

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import sys
 
-from finews_crawler.processes.child import read_frame, serve
+from finews_crawler.processes.child import die_with_parent, read_frame, serve
 from finews_crawler.store.repository import Repository
 
 
 def main() -> None:
+    # Before the database is opened: the writer never holds it past the crawl process.
+    die_with_parent()
     try:
         database_url = read_frame(sys.stdin.buffer)
     except EOFError:

@@ -11,7 +11,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import scrapy
@@ -22,18 +22,20 @@ from twisted.python.failure import Failure
 
 from finews_crawler import defaults, site
 from finews_crawler.items import ArticleItem
-from finews_crawler.parsing.html_text import element_text
 from finews_crawler.parsing.listing import parse_listing
 from finews_crawler.parsing.readers import LayoutRefused
+from finews_crawler.parsing.share import read_share_page
 from finews_crawler.processes.parser_pool import ParserPool
 from finews_crawler.signals import page_quarantined
+
+if TYPE_CHECKING:
+    from finews_crawler.distributed import Frontier
 
 logger = logging.getLogger(__name__)
 
 #: Listing pages outrank articles so that an article is first requested from its category page
 #: (which names its category) rather than from the front page or the feed.
 LISTING_PRIORITY = 10
-SHARE_TEXT_LIMIT = 20_000
 
 
 def _truthy(value: Any) -> bool:
@@ -54,15 +56,17 @@ class FinewsSpider(scrapy.Spider):
         self.pending_articles: deque[tuple[str, str | None]] = deque()
         self.articles_in_flight = 0
         #: The shared frontier of a run spread over several workers (FINEWS_REDIS_URL, see
-        #: `finews_crawler.distributed`), set when it opens; None in a crawl of one process.
-        self.frontier: Any = None
+        #: docs/distributed.md), set when it opens; None in a crawl of one process.
+        self.frontier: Frontier | None = None
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.base_url = settings.get("FINEWS_BASE_URL", defaults.BASE_URL).rstrip("/")
-        spider.share_base_url = settings.get("FINEWS_SHARE_BASE_URL") or None
+        spider.share_base_url = (
+            settings.get("FINEWS_SHARE_BASE_URL", defaults.SHARE_BASE_URL) or None
+        )
         spider.follow_share = settings.getbool("FINEWS_FOLLOW_SHARE", defaults.FOLLOW_SHARE)
         spider.share_timeout = settings.getfloat("FINEWS_SHARE_TIMEOUT", defaults.SHARE_TIMEOUT)
         spider.article_window = settings.getint("FINEWS_ARTICLE_WINDOW", defaults.ARTICLE_WINDOW)
@@ -108,24 +112,18 @@ class FinewsSpider(scrapy.Spider):
         )
 
     async def start(self) -> Any:
-        self.load_stored_state()
         for path in self.start_paths():
             yield self.listing_request(path, category=site.listing_category(path))
 
-    def load_stored_state(self) -> None:
-        """What the database already holds: stored article pages are not fetched again (a cron
-        rerun costs only the listings), and the categories seen before are crawled again."""
-        from finews_crawler.store.repository import Repository
+    def set_stored_state(self, categories: Iterable[str], pages: Iterable[str]) -> None:
+        """What the database already holds, given as the spider opens (by the
+        `finews_crawler.extensions.StoredState` extension: a spider never reads the store).
 
-        try:
-            database_url = self.settings.get("FINEWS_DATABASE_URL", defaults.DATABASE_URL)
-            with Repository(database_url) as repository:
-                self.stored_categories = frozenset(repository.stored_category_slugs())
-                if not self.refresh:
-                    self.stored_pages = frozenset(repository.stored_page_paths())
-        except Exception:
-            logger.exception("could not read the database; fetching every article")
-            self.crawler.stats.inc_value("finews/errors")
+        Stored article pages are not fetched again (a cron rerun costs only the listings), unless
+        `refresh`; the categories seen before are crawled again.
+        """
+        self.stored_categories = frozenset(categories)
+        self.stored_pages = frozenset() if self.refresh else frozenset(pages)
         self.crawler.stats.set_value("finews/stored_pages_at_start", len(self.stored_pages))
 
     def queue_article(self, path: str, listing_category: str | None) -> None:
@@ -307,18 +305,12 @@ class FinewsSpider(scrapy.Spider):
         )
 
     def parse_share(self, response: Response) -> Iterator[ArticleItem]:
+        """Put what the share host said on the item (read by `parsing.share`), then emit it."""
         item: ArticleItem = response.meta["item"]
         self.crawler.stats.inc_value(f"finews/share/status/{response.status}")
-        if response.status != 200:
-            item.share_status = f"http {response.status}"
-        elif not isinstance(response, TextResponse):
-            item.share_status = "fetched: not text"
-        else:
-            item.share_status = "fetched"
-            item.share_title = (response.xpath("//title/text()").get() or "").strip() or None
-            bodies = response.xpath("//body")
-            text = element_text([bodies[0].root]) if bodies else ""
-            item.share_text = text[:SHARE_TEXT_LIMIT] or None
+        document = response.text if isinstance(response, TextResponse) else None
+        share = read_share_page(response.status, document)
+        item.share_status, item.share_title, item.share_text = share.status, share.title, share.text
         yield item
 
     def share_failed(self, failure: Failure) -> Iterator[ArticleItem]:

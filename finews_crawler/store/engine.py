@@ -1,7 +1,8 @@
 """Database URLs and engines: which driver, which pragmas, and how a URL is shown in logs.
 
 `FINEWS_DATABASE_URL` takes either SQLite (`sqlite:///data/finews.sqlite3`, the default; the parent
-directory is created, WAL mode and a busy timeout are set on every connection) or PostgreSQL
+directory is created, WAL mode and a busy timeout (FINEWS_SQLITE_BUSY_TIMEOUT_MS, an environment
+variable) are set on every connection) or PostgreSQL
 (`postgresql://user:pass@host/db`, always driven by psycopg 3). Passwords never reach the logs:
 use `mask_url` whenever a URL is shown.
 
@@ -22,14 +23,13 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
+from finews_crawler import defaults
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 logger = logging.getLogger(__name__)
 
-#: How long a SQLite connection waits for another writer's lock before failing
-#: (the environment variable FINEWS_SQLITE_BUSY_TIMEOUT_MS overrides it).
-SQLITE_BUSY_TIMEOUT_MS = 15_000
 #: Seconds a PostgreSQL connection attempt may take.
 PG_CONNECT_TIMEOUT = 10
 #: Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
@@ -58,8 +58,12 @@ def mask_url(url: str | URL) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def _sqlite_file(url: URL) -> Path | None:
-    database = url.database or ""
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite URL; None for another database, or SQLite in memory."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite":
+        return None
     if database in ("", ":memory:") or database.startswith("file:"):
         return None
     return Path(database)
@@ -77,7 +81,7 @@ def create_db_engine(url: str | URL, **kwargs: Any) -> Engine:
 
 
 def _create_sqlite_engine(url: URL, **kwargs: Any) -> Engine:
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     else:
@@ -93,7 +97,9 @@ def _create_sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            timeout = os.environ.get("FINEWS_SQLITE_BUSY_TIMEOUT_MS") or SQLITE_BUSY_TIMEOUT_MS
+            timeout = (
+                os.environ.get("FINEWS_SQLITE_BUSY_TIMEOUT_MS") or defaults.SQLITE_BUSY_TIMEOUT_MS
+            )
             cursor.execute(f"PRAGMA busy_timeout = {int(timeout)}")
             if not in_memory:
                 cursor.execute("PRAGMA journal_mode = WAL")

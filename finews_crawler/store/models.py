@@ -227,7 +227,8 @@ class CrawlRun(Base):
     run_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     started_at: Mapped[datetime] = mapped_column(index=True)
     finished_at: Mapped[datetime | None]
-    #: running, finished, failed or interrupted.
+    #: running, finished, failed, interrupted, or killed (its process was found gone while the
+    #: run was still running).
     outcome: Mapped[str] = mapped_column(String(32), default="running")
     pages: Mapped[int] = mapped_column(Integer, default=0)
     new: Mapped[int] = mapped_column(Integer, default=0)
@@ -238,11 +239,14 @@ class CrawlRun(Base):
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    #: Run health (finews_crawler.health): healthy, unhealthy, failed, interrupted or skipped;
-    #: null for runs recorded without it.
+    #: Run health (finews_crawler.health): healthy, unhealthy, failed, interrupted, killed or
+    #: skipped; null for runs recorded without it.
     verdict: Mapped[str | None] = mapped_column(String(32))
     #: Why the run is not healthy, in words.
     health_reasons: Mapped[list[Any] | None]
+    #: The host name and pid of the process that runs it (null for runs recorded before 0005).
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None]
 
 
 class QuarantineEntry(Base):

@@ -197,8 +197,16 @@ def _same_reading(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
 
 
 #: When workers of one run disagree, the worst outcome and verdict are the run's.
-_OUTCOME_RANK = {"finished": 0, "interrupted": 1, "failed": 2}
-_VERDICT_RANK = {None: 0, "skipped": 1, "healthy": 2, "unhealthy": 3, "interrupted": 4, "failed": 5}
+_OUTCOME_RANK = {"finished": 0, "interrupted": 1, "killed": 2, "failed": 3}
+_VERDICT_RANK = {
+    None: 0,
+    "skipped": 1,
+    "healthy": 2,
+    "unhealthy": 3,
+    "interrupted": 4,
+    "killed": 5,
+    "failed": 6,
+}
 
 
 def _run_dict(run: CrawlRun) -> dict[str, Any]:
@@ -213,6 +221,8 @@ def _run_dict(run: CrawlRun) -> dict[str, Any]:
         "finished_at": format_timestamp(run.finished_at),
         "duration_seconds": duration,
         "outcome": run.outcome,
+        "host": run.host,
+        "pid": run.pid,
     }
     for name in RUN_COUNTS:
         record[name] = getattr(run, name)
@@ -742,8 +752,15 @@ class Repository:
 
     # --- crawl runs ----------------------------------------------------------------------
 
-    def start_run(self, spider: str, run_key: str | None = None) -> int:
-        """Record the start of a crawl; a known `run_key` (a resumed run) reuses its row."""
+    def start_run(
+        self,
+        spider: str,
+        run_key: str | None = None,
+        host: str | None = None,
+        pid: int | None = None,
+    ) -> int:
+        """Record the start of a crawl by process `pid` on `host`; a known `run_key` (a resumed
+        run, or a worker joining a shared run) reuses its row, which then names this process."""
         now = utcnow()
         with self._write_session() as session:
             run = None
@@ -754,8 +771,32 @@ class Repository:
                 session.add(run)
             run.outcome = "running"
             run.finished_at = None
+            run.host, run.pid = host, pid
             session.flush()
             return run.id
+
+    def running_runs(self) -> list[dict[str, Any]]:
+        """Every run still `running` (by its row), oldest first."""
+        stmt = select(CrawlRun).where(CrawlRun.outcome == "running").order_by(CrawlRun.id)
+        with self._read_session() as session:
+            return [_run_dict(run) for run in session.scalars(stmt)]
+
+    def mark_killed(self, run_id: int, reason: str) -> bool:
+        """Record that run `run_id`'s process is gone: outcome and verdict `killed`, `reason`,
+        finished now (when it was noticed). False when the run is no longer `running` (its
+        process finished it meanwhile)."""
+        with self._write_session() as session:
+            marked = session.execute(
+                update(CrawlRun)
+                .where(CrawlRun.id == run_id, CrawlRun.outcome == "running")
+                .values(
+                    outcome="killed",
+                    verdict="killed",
+                    health_reasons=[reason],
+                    finished_at=utcnow(),
+                )
+            )
+            return bool(marked.rowcount)
 
     def finish_run(
         self,

@@ -1,14 +1,24 @@
-"""`finews` and `scrapy` in a subprocess, for tests that drive them as a user or cron would."""
+"""`finews` and `scrapy` in a subprocess, for tests that drive them as a user or cron would.
+
+`ScrapyRunner` is what the `run_scrapy` fixture (tests/conftest.py) hands a test: Scrapy in a
+subprocess on a per-test database, refusing any URL that is not on a loopback address.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCRAPY_TIMEOUT = 180.0
+
+_URL_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.I)
 
 
 def finews_cli(
@@ -21,6 +31,23 @@ def finews_cli(
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FINEWS_")}
     environment.update(env or {})
     return run_module("finews_crawler.cli", args, environment, cwd, timeout)
+
+
+def finews_background(
+    args: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path = PROJECT_ROOT
+) -> subprocess.Popen[str]:
+    """`finews ARGS` started in a subprocess and left running (as `finews_cli` sets it up);
+    its output goes to pipes: read them after it ends (`communicate`)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FINEWS_")}
+    environment.update(env or {})
+    return subprocess.Popen(
+        [sys.executable, "-m", "finews_crawler.cli", *args],
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def run_module(
@@ -36,3 +63,64 @@ def run_module(
         timeout=timeout,
         check=False,
     )
+
+
+def loopback_only(values: Sequence[str]) -> None:
+    """Raise ValueError if any URL in `values` names a host that is not a loopback address."""
+    for value in values:
+        for url in _URL_RE.findall(value):
+            host = urlsplit(url).hostname
+            if host is None or host == "localhost":
+                continue  # sqlite:///file has no host
+            try:
+                loopback = ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                loopback = False
+            if not loopback:
+                raise ValueError(f"tests never leave 127.0.0.1, refusing {url!r}")
+
+
+class ScrapyRunner:
+    """`run_scrapy(args, env=None, cwd=..., timeout=...)`: Scrapy in a subprocess, loopback only.
+
+    `.database_url` (a SQLite file in the test's tmp_path, shared by every call of one test, so
+    two runs see one store), `.spool_dir` and `.base_url` are the defaults it sets.
+    """
+
+    def __init__(self, tmp_path: Path, base_url: str) -> None:
+        self.tmp_path = tmp_path
+        self.base_url = base_url
+        self.database_path = tmp_path / "finews.sqlite3"
+        self.database_url = f"sqlite:///{self.database_path}"
+        self.spool_dir = tmp_path / "spool"
+
+    def environment(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
+        merged = {k: v for k, v in os.environ.items() if not k.startswith("FINEWS_")}
+        merged.update(
+            {
+                "FINEWS_BASE_URL": self.base_url,
+                "FINEWS_SHARE_BASE_URL": self.base_url,
+                "FINEWS_DATABASE_URL": self.database_url,
+                "FINEWS_SPOOL_DIR": str(self.spool_dir),
+                "SCRAPY_SETTINGS_MODULE": "finews_crawler.settings",
+                "PYTHONPATH": os.pathsep.join(
+                    filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
+                ),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        merged.update(env or {})
+        return merged
+
+    def __call__(
+        self,
+        args: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        cwd: Path = PROJECT_ROOT,
+        timeout: float = SCRAPY_TIMEOUT,
+    ) -> subprocess.CompletedProcess[str]:
+        environment = self.environment(env)
+        loopback_only(
+            [*args, *(v for k, v in environment.items() if k.startswith(("FINEWS_", "SCRAPY_")))]
+        )
+        return run_module("scrapy", args, environment, cwd, timeout)

@@ -7,12 +7,13 @@
 - PostgreSQL: $FINEWS_TEST_PG_URL, default `postgresql://postgres@127.0.0.1:5432/postgres`
   (trust auth). The database is named `finews_test_<random>` and dropped after the session.
   When no server answers, PostgreSQL tests are skipped, saying why.
-- `fresh_pg_database(server_url)` makes one more empty database for a test that needs its own.
+- `fresh_pg_database(server_url)` makes one more empty database for a test that needs its own;
+  `empty_url` (parametrized `sqlite`/`postgresql`) is such a database, without any schema
+  (migration tests).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -26,18 +27,12 @@ from sqlalchemy.engine import make_url
 
 from finews_crawler.store import Repository
 from finews_crawler.store.engine import normalize_url
+from support.truth import truth_rows  # test modules import it from here too, with truth_row
 
 PG_SERVER_URL = os.environ.get(
     "FINEWS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-TRUTH = Path(__file__).resolve().parents[1] / "fixtures" / "truth.jsonl"
 SEED_CODE = "NW202203302328599218"
-
-
-def truth_rows() -> list[dict[str, Any]]:
-    """The rows of tests/fixtures/truth.jsonl (one per article page), as items."""
-    with open(TRUTH, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def truth_row(url_or_name: str) -> dict[str, Any]:
@@ -123,3 +118,13 @@ def repository(database_url: str) -> Iterator[Repository]:
     repo = Repository(database_url)
     yield repo
     repo.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, without any schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
+        return
+    with fresh_pg_database(request.getfixturevalue("pg_server")) as url:
+        yield url

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from localsite.mirror import setting_args as mirror_setting_args
+from localsite.server import setting_args as mirror_setting_args
 from support.cli_runner import finews_cli
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -11,46 +11,32 @@ serves a folder (the bundled `tests/fixtures/site`, a grown bench mirror, a host
   valid UTF-8, so a page's own `<meta>` decides its encoding), `application/atom+xml` for
   `feed.xml`;
 - never anything outside the root: `..` segments (also percent-encoded, `%2F..%2F`), dot files
-  and symlinks that leave the root answer 404.
+  and symlinks that leave the root answer 404;
+- the share page as `share_mode` says (`localsite.share`), the faults of a `FaultPlan`
+  (`localsite.faults`), every request in `.requests` (`localsite.requestlog`).
 
-The share page (`/html_News/NewsShare.html?infoCode=NW...`, a host that is gone) answers per
-`share_mode`: "missing" (404, the default), "ok" (a small page with the article's title and text
-when the root holds that infoCode, else a generic page), "hang" (no answer until `hang_seconds`,
-then the connection closes) or "refuse" (the connection closes at once).
+Everything is bounded in time and `stop()` returns promptly. Use `serve()` in tests (see
+`tests/conftest.py`), or the command line (`localsite/__main__.py`)::
 
-A `FaultPlan` makes a deterministic share of paths fail the way real hosts do (issue 5): 500, 502,
-503, 429 with Retry-After, a connection reset, a body cut short, a very slow answer, a redirect to
-itself and a redirect to another host. Faults are chosen per (path, attempt) from a seed: a chosen
-path fails its first `max_failures_per_path` attempts and then succeeds, so retries or a second
-run always get every page. Everything is bounded in time and `stop()` returns promptly.
-
-Use `serve()` in tests (see `tests/conftest.py`), or the command line::
-
-    python -m localsite.mirror tests/fixtures/site --port 8000 --fail-ratio 0.2 --seed 1
+    python -m localsite tests/fixtures/site --port 8000 --fail-ratio 0.2 --seed 1
 """
 
 from __future__ import annotations
 
-import argparse
 import codecs
 import contextlib
-import hashlib
 import html
 import ipaddress
 import logging
 import mimetypes
-import re
-import signal
 import socket
 import socketserver
 import struct
 import sys
 import threading
-import time
-from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -58,11 +44,12 @@ from typing import Self
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from finews_crawler.site import SHARE_PATH, normalize_info_code
+from localsite.faults import MAX_DELAY_SECONDS, FaultKind, FaultPlan
+from localsite.requestlog import RequestLog
+from localsite.share import ArticleIndex, ShareMode, share_page
 
 logger = logging.getLogger(__name__)
 
-#: Upper bound for every deliberate delay (slow answers, hung share pages).
-MAX_DELAY_SECONDS = 60.0
 #: Bodies up to this size are read at once; larger files are streamed.
 _STREAM_THRESHOLD = 1 << 20
 _CHUNK = 256 * 1024
@@ -71,142 +58,6 @@ _FALLBACK_404 = (
     b"<body><h2>404 \xe6\x89\xbe\xe4\xb8\x8d\xe5\x88\xb0\xe9\xa1\xb5\xe9\x9d\xa2 Page Not Found"
     b"</h2></body></html>\n"
 )
-
-
-class FaultKind(StrEnum):
-    """The ways a request can fail (`FaultPlan.kinds`)."""
-
-    HTTP_500 = "500"
-    HTTP_502 = "502"
-    HTTP_503 = "503"
-    HTTP_429 = "429"  # with Retry-After
-    RESET = "reset"  # TCP RST, no answer
-    TRUNCATE = "truncate"  # Content-Length larger than the body sent, then close
-    SLOW = "slow"  # the right answer, after `slow_seconds`
-    REDIRECT_LOOP = "redirect_loop"  # 302 to the same URL
-    REDIRECT_OFFSITE = "redirect_offsite"  # 302 to another host
-
-
-ALL_FAULTS: tuple[FaultKind, ...] = tuple(FaultKind)
-
-
-class ShareMode(StrEnum):
-    """How the share page (`/html_News/NewsShare.html`) answers."""
-
-    MISSING = "missing"
-    OK = "ok"
-    HANG = "hang"
-    REFUSE = "refuse"
-
-
-@dataclass(frozen=True)
-class FaultPlan:
-    """Which requests fail, and how: deterministic for a seed.
-
-    A path (with its query) is faulty with probability `ratio`; a faulty path fails its first
-    `max_failures_per_path` attempts (each with a kind drawn per attempt from `kinds`) and is
-    served normally from then on. A redirect to itself counts one attempt per hop, so a loop
-    lasts as long as the path's failures do. Paths in `exempt` never fail. `kinds` may be given
-    as strings ("500", "reset", ...); `offsite_origin` is where REDIRECT_OFFSITE points.
-    """
-
-    ratio: float = 0.2
-    seed: int = 0
-    kinds: tuple[FaultKind, ...] = ALL_FAULTS
-    max_failures_per_path: int = 1
-    slow_seconds: float = 3.0
-    retry_after: int = 1
-    offsite_origin: str = "http://example.invalid"
-    exempt: frozenset[str] = frozenset()
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.ratio <= 1.0:
-            raise ValueError(f"ratio must be within [0, 1], not {self.ratio}")
-        kinds = tuple(FaultKind(kind) for kind in self.kinds)
-        if not kinds:
-            raise ValueError("kinds must name at least one fault")
-        if self.max_failures_per_path < 1:
-            raise ValueError("max_failures_per_path must be at least 1")
-        if not 0.0 <= self.slow_seconds <= MAX_DELAY_SECONDS:
-            raise ValueError(f"slow_seconds must be within [0, {MAX_DELAY_SECONDS}]")
-        object.__setattr__(self, "kinds", kinds)
-        object.__setattr__(self, "exempt", frozenset(self.exempt))
-
-    def _unit(self, *parts: object) -> float:
-        text = "\x00".join(str(part) for part in (self.seed, *parts))
-        digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
-        return int.from_bytes(digest, "big") / 2.0**64
-
-    def is_faulty(self, path: str) -> bool:
-        """Whether `path` (decoded path plus `?query`) fails at all under this plan."""
-        return path not in self.exempt and self._unit("path", path) < self.ratio
-
-    def fault_for(self, path: str, attempt: int) -> FaultKind | None:
-        """The fault for the `attempt`-th request (1-based) of `path`, or None to serve it."""
-        if attempt > self.max_failures_per_path or not self.is_faulty(path):
-            return None
-        index = int(self._unit("kind", path, attempt) * len(self.kinds))
-        return self.kinds[min(index, len(self.kinds) - 1)]
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One request the server answered (or failed on purpose)."""
-
-    method: str
-    path: str  # percent-decoded path, plus `?query` when there is one
-    status: int | None  # None when no HTTP answer was sent (reset, refuse, hang)
-    fault: str | None
-    time: float
-
-
-class RequestLog:
-    """Thread-safe log of the requests a server received, for assertions in tests."""
-
-    def __init__(self, maxlen: int | None = None) -> None:
-        self._lock = threading.Lock()
-        self._records: deque[RequestRecord] = deque(maxlen=maxlen)
-
-    def record(self, method: str, path: str, status: int | None, fault: str | None) -> None:
-        entry = RequestRecord(method, path, status, fault, time.time())
-        with self._lock:
-            self._records.append(entry)
-
-    def records(self) -> list[RequestRecord]:
-        """A snapshot of every record, oldest first."""
-        with self._lock:
-            return list(self._records)
-
-    def counter(self, method: str | None = None) -> Counter[tuple[str, str]]:
-        """How many times each (method, path) was requested."""
-        return Counter(
-            (r.method, r.path) for r in self.records() if method is None or r.method == method
-        )
-
-    def count(self, path: str, method: str | None = None) -> int:
-        """How many times `path` (decoded, with `?query` if any) was requested."""
-        bare, mark, query = path.partition("?")
-        path = unquote(bare) + mark + query
-        return sum(
-            1 for r in self.records() if r.path == path and (method is None or r.method == method)
-        )
-
-    def paths(self, method: str | None = None) -> set[str]:
-        return {r.path for r in self.records() if method is None or r.method == method}
-
-    def faults(self) -> list[RequestRecord]:
-        return [r for r in self.records() if r.fault]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._records.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._records)
-
-    def __iter__(self) -> Iterator[RequestRecord]:
-        return iter(self.records())
 
 
 @dataclass
@@ -220,15 +71,6 @@ class _Response:
     def __post_init__(self) -> None:
         if self.length < 0:
             self.length = len(self.body)
-
-
-_SECTION_RE = re.compile(r"<section>(.*?)</section>", re.S)
-_H1_RE = re.compile(r"<h1>(.*?)</h1>", re.S)
-_LINK_P_RE = re.compile(
-    r"<p><a href=\"[^\"]*NewsShare[^\"]*\">.*?</p>|<p>(?:(?!</p>).)*?返回首页.*?</p>", re.S
-)
-_SMALL_RE = re.compile(r"<small>.*?</small>", re.S)
-_TAG_RE = re.compile(r"<[^>]+>")
 
 
 class MirrorServer:
@@ -258,8 +100,7 @@ class MirrorServer:
         self._attempts: Counter[str] = Counter()
         self._attempts_lock = threading.Lock()
         self._utf8_cache: dict[tuple[str, int, int], bool] = {}
-        self._code_index: dict[str, Path] | None = None
-        self._index_lock = threading.Lock()
+        self.articles = ArticleIndex(self.root)  # what an "ok" share page tells about
         self.stopping = threading.Event()
         self._httpd = _HTTPServer((self.host, port), self)
         self.port: int = self._httpd.server_address[1]
@@ -341,16 +182,6 @@ class MirrorServer:
             attempt = self._attempts[key]
         return plan.fault_for(key, attempt)
 
-    def attempts(self, path: str) -> int:
-        """How many requests of a faulty path were counted so far."""
-        with self._attempts_lock:
-            return self._attempts[unquote(path)]
-
-    def reset_attempts(self) -> None:
-        """Forget past attempts: every faulty path fails again (a restarted flaky host)."""
-        with self._attempts_lock:
-            self._attempts.clear()
-
     # --- files ----------------------------------------------------------------------------
 
     def resolve(self, decoded_path: str) -> tuple[Path | None, bool]:
@@ -400,19 +231,6 @@ class MirrorServer:
                 cached = False
             self._utf8_cache[key] = cached
         return cached
-
-    def find_article(self, info_code: str) -> Path | None:
-        """A page of the root whose file stem is this infoCode (NW... or the bare digits)."""
-        with self._index_lock:
-            if self._code_index is None:
-                index: dict[str, Path] = {}
-                for page in sorted(self.root.rglob("*.html")):
-                    code = normalize_info_code(page.stem)
-                    # Prefer the media page (NW...), which carries the share link.
-                    if code and (code not in index or page.stem.startswith("NW")):
-                        index[code] = page
-                self._code_index = index
-            return self._code_index.get(info_code)
 
 
 def _loopback_host(host: str) -> str:
@@ -602,7 +420,10 @@ class _Handler(BaseHTTPRequestHandler):
             response = self._not_found()
         else:
             codes = parse_qs(query).get("infoCode") or [""]
-            response = _share_page(mirror, normalize_info_code(codes[0]))
+            info_code = normalize_info_code(codes[0])
+            page = mirror.articles.find(info_code) if info_code else None
+            document = share_page(page, info_code)
+            response = _Response(200, [("Content-Type", "text/html; charset=utf-8")], document)
         self._send(response, head=head)
 
     def _send(self, response: _Response, *, head: bool, truncate: bool = False) -> None:
@@ -667,30 +488,6 @@ def _is_textual(content_type: str) -> bool:
     )
 
 
-def _share_page(mirror: MirrorServer, info_code: str | None) -> _Response:
-    """What a working share host would say about the article: its title and text."""
-    page = mirror.find_article(info_code) if info_code else None
-    title, body = "金融消息", f"<p>{html.escape(info_code or '')} 资讯分享</p>"
-    if page is not None:
-        text = page.read_text(encoding="utf-8", errors="replace")
-        sections = _SECTION_RE.findall(text)
-        section = sections[-1] if sections else text
-        heading = _H1_RE.search(section)
-        if heading:
-            title = heading.group(1).strip()
-            section = section[heading.end() :]
-        body = _LINK_P_RE.sub("", _SMALL_RE.sub("", section)).strip()
-    plain_title = html.escape(html.unescape(_TAG_RE.sub("", title)).strip(), quote=False)
-    document = (
-        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{plain_title}</title>\n</head>\n<body>\n"
-        f'<div class="newsContent">\n<h1>{plain_title}</h1>\n'
-        f'<div id="ContentBody">\n{body}\n</div>\n</div>\n</body>\n</html>\n'
-    ).encode()
-    headers = [("Content-Type", "text/html; charset=utf-8")]
-    return _Response(200, headers, document, None, len(document))
-
-
 def setting_args(settings: Mapping[str, object]) -> list[str]:
     """`-s NAME=value` for each setting, as `scrapy crawl` and `finews crawl` take them."""
     return [arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")]
@@ -720,70 +517,3 @@ def serve(
         max_log=max_log,
     )
     return server.start()
-
-
-def parse_kinds(text: str) -> tuple[FaultKind, ...]:
-    """`"500,reset,slow"` -> fault kinds; `"all"` or empty -> every kind."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names or names == ["all"]:
-        return ALL_FAULTS
-    return tuple(FaultKind(name) for name in names)
-
-
-def main(argv: Iterable[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m localsite.mirror",
-        description="Serve a folder as the finews site on 127.0.0.1 until killed.",
-    )
-    parser.add_argument("root", type=Path, help="folder served as the site root")
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
-    parser.add_argument("--share-mode", choices=[m.value for m in ShareMode], default="missing")
-    parser.add_argument("--hang-seconds", type=float, default=30.0)
-    parser.add_argument("--fail-ratio", type=float, default=0.0, help="share of failing paths")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--fault-kinds", default="all", help="comma-separated: " + ",".join(ALL_FAULTS)
-    )
-    parser.add_argument("--max-failures", type=int, default=1, help="failed attempts per path")
-    parser.add_argument("--slow-seconds", type=float, default=3.0)
-    parser.add_argument("--log-level", default="WARNING")
-    args = parser.parse_args(None if argv is None else list(argv))
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s: %(message)s")
-
-    faults = None
-    if args.fail_ratio > 0:
-        faults = FaultPlan(
-            ratio=args.fail_ratio,
-            seed=args.seed,
-            kinds=parse_kinds(args.fault_kinds),
-            max_failures_per_path=args.max_failures,
-            slow_seconds=args.slow_seconds,
-        )
-    server = serve(
-        args.root,
-        args.host,
-        args.port,
-        share_mode=args.share_mode,
-        faults=faults,
-        hang_seconds=args.hang_seconds,
-        max_log=10_000,
-    )
-    done = threading.Event()
-
-    def _stop(signum: int, frame: object) -> None:
-        done.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    print(server.url, flush=True)
-    try:
-        while not done.wait(0.5):
-            pass
-    finally:
-        server.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
