@@ -74,6 +74,16 @@ class ParserPool:
             # Once more in a fresh process: this work may not be what killed the last one.
             return await self.call(function, args, what, retries - 1)
 
+    def warm_up(self) -> None:
+        """Start the parser processes now, without waiting for them (from a running event loop;
+        without one, they start on first use)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if len(self.parsers) < self.processes and (self._ready is None or self._ready.done()):
+            self._ready = asyncio.ensure_future(self._start_missing())
+
     async def _parser(self) -> ChildProcess | None:
         """The least busy live parser process, started or replaced as needed."""
         if self.processes == 0:
