@@ -22,6 +22,11 @@ failure: the site changed its markup, or went down, and three days later the pos
     below FINEWS_MIN_COVERAGE_RATIO of the median, when the run fetched (for
     coverage: parsed) at least 10.
 
+An archive run (`finews/offline`: the archive spider, `finews import-archive`) fetches nothing and
+reads no listing: its pages are the posts it read, its layouts none (posts are not pages), and it
+is compared with the previous runs of the archive spider only (runs are compared by spider name)
+on the share of posts that gave a valid article and on field coverage.
+
 Verdict (`judge`): `failed` or `interrupted` with the outcome's reason; else `unhealthy` with every
 problem found, or `healthy`; `skipped` for a worker that joined a shared run already finished.
 A run whose process died without a word (SIGKILL, the OOM killer, a reboot) is judged by the next
@@ -133,8 +138,9 @@ def _item_problems(
     before = [share for h in history if (share := _valid_share(h)) is not None]
     if now is None or not before or now >= min_ratio * median(before):
         return []
+    pages = "posts" if stats.get("finews/offline") else "article pages"
     return [
-        f"only {stats.get('finews/valid', 0)} of {stats['finews/pages']} article pages gave a"
+        f"only {stats.get('finews/valid', 0)} of {stats['finews/pages']} {pages} gave a"
         f" valid article ({now:.0%}), against {median(before):.0%} in recent runs"
     ]
 
@@ -210,6 +216,7 @@ def judge(
         previous_runs,
         min_listed_ratio=min_listed_ratio,
         min_coverage_ratio=min_coverage_ratio,
-        compare_listings="finews/redis/run_id" not in stats,
+        # A worker of a shared run reads only some listings; an archive run reads none.
+        compare_listings="finews/redis/run_id" not in stats and not stats.get("finews/offline"),
     )
     return (UNHEALTHY if problems else HEALTHY), problems

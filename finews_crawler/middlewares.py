@@ -12,6 +12,7 @@ Also: `SiteOnlyMiddleware` refuses requests off the site (a redirect to another 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -21,9 +22,9 @@ from urllib.parse import urlsplit
 from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.asyncio import is_asyncio_available
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.response import response_status_message
-from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
 from finews_crawler import defaults, site
@@ -79,6 +80,13 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def _pause(self, seconds: float) -> None:
         if seconds > 0:
             self.crawler.stats.inc_value("finews/retry/wait_seconds", seconds)
+            if is_asyncio_available():
+                await asyncio.sleep(seconds)
+                return
+            # Imported only here: importing the reactor installs one, and a run without a
+            # reactor (`finews import-archive`) loads this module too.
+            from twisted.internet import reactor
+
             await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
 
     async def process_response(self, request: Request, response: Response, spider=None):

@@ -3,9 +3,10 @@
 `CrawlProgress`, a Scrapy extension (`EXTENSIONS`), shows a crawl's pages, items, errors and rate
 from the crawler's stats, refreshed every `FINEWS_PROGRESS_INTERVAL` seconds; a spider that knows
 how much work it has sets `progress_total` (the archive spider: the number of post files) and
-gets a bar with an estimate of the time left, counting items, dropped items and quarantined
-pages as done. `FINEWS_PROGRESS`: `auto` (the default) shows it only when stderr is a terminal,
-`on` always, `off` never. While it shows, log lines that went to stderr are printed above it.
+gets a bar with an estimate of the time left, counting items, dropped items (quarantined ones
+included) and the post files that gave no item (unreadable) as done; an archive run counts posts,
+not pages. `FINEWS_PROGRESS`: `auto` (the default) shows it only when stderr is a terminal, `on`
+always, `off` never. While it shows, log lines that went to stderr are printed above it.
 Stats: none of its own (it only reads them).
 
 `ExportProgress` is the same for the exports: records written, rate, and a bar with an estimate
@@ -32,21 +33,23 @@ from rich.progress import (
 )
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
-from twisted.internet import task
+from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 
 from finews_crawler import defaults
 
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
+    from twisted.internet.task import LoopingCall
 
 logger = logging.getLogger(__name__)
 
 MODES = ("auto", "on", "off")
 #: Stats counted as errors in the crawl's progress line.
 ERROR_STATS = ("finews/errors", "log_count/ERROR")
-#: Stats counted as done work against a spider's `progress_total`.
-DONE_STATS = ("item_scraped_count", "item_dropped_count", "finews/quarantined")
+#: Stats counted as done work against a spider's `progress_total`. Not finews/quarantined: an
+#: item validation quarantines is a dropped item already.
+DONE_STATS = ("item_scraped_count", "item_dropped_count", "finews/import/unreadable")
 
 
 def progress_mode(value: Any) -> str:
@@ -132,7 +135,7 @@ class CrawlProgress:
         self.started = time.monotonic()
         self._progress: Progress | None = None
         self._task: TaskID | None = None
-        self._loop: task.LoopingCall | None = None
+        self._loop: AsyncioLoopingCall | LoopingCall | None = None
         self._rerouted: list[logging.StreamHandler[Any]] = []
 
     @classmethod
@@ -158,7 +161,8 @@ class CrawlProgress:
         self._task = self._progress.add_task(spider.name, total=total, status="")
         self._progress.start()
         self._reroute_logging()
-        self._loop = task.LoopingCall(self.refresh, spider)
+        # asyncio's when there is a loop (`finews import-archive` runs without a reactor).
+        self._loop = create_looping_call(self.refresh, spider)
         self._loop.start(self.interval, now=True)
 
     def spider_closed(self, spider: Spider) -> None:
@@ -171,14 +175,17 @@ class CrawlProgress:
         self._restore_logging()
 
     def status(self) -> str:
-        """`pages 120 · items 80 · errors 0 · 35.2 pages/s` from the stats."""
+        """`pages 120 · items 80 · errors 0 · 35.2 pages/s` from the stats (`posts` for an
+        archive run, which fetches no page)."""
         stats = self.crawler.stats
         assert stats is not None
-        pages = stats.get_value("response_received_count", 0)
+        unit, pages = "pages", stats.get_value("response_received_count", 0)
+        if stats.get_value("finews/offline"):
+            unit, pages = "posts", stats.get_value("finews/pages", 0)
         items = stats.get_value("item_scraped_count", 0)
         errors = sum(stats.get_value(name, 0) for name in ERROR_STATS)
         rate = pages / max(time.monotonic() - self.started, 1e-9)
-        return f"pages {pages:,} · items {items:,} · errors {errors:,} · {rate:,.1f} pages/s"
+        return f"{unit} {pages:,} · items {items:,} · errors {errors:,} · {rate:,.1f} {unit}/s"
 
     def refresh(self, spider: Spider) -> None:
         if self._progress is None or self._task is None:

@@ -14,8 +14,9 @@
   `pipelines.batch_writer.BatchWriter` (retries, splitting, quarantine, spool) in the store
   thread: a locked or vanished database, and the pauses between retries, never
   block the crawl's event loop. At most FINEWS_STORE_MAX_PENDING batches are in flight (then
-  items wait), and the spider closes only when every one has landed. Without an event loop (an
-  archive import driving the pipelines itself) every write happens at once, in the caller.
+  items wait), and the spider closes only when every one has landed. Without an event loop (a
+  caller driving the pipeline by hand, as unit tests do; archive imports run on Scrapy's engine)
+  every write happens at once, in the caller.
 - Through Scrapy's `item_dropped` signal it also stores items other pipelines dropped with
   `DuplicateItem` (a later page of an article the feed already has: merged, not lost) and
   quarantines items dropped with `QuarantineItem`; `item_error` (a pipeline crashed on an item)
@@ -63,8 +64,8 @@ WRITER_MODULE = "finews_crawler.processes.store_writer"
 
 
 def _event_loop_running() -> bool:
-    """Whether an event loop runs here (a crawl); an archive import drives the pipelines
-    without one and writes at once."""
+    """Whether an event loop runs here (a crawl, an archive import); a caller driving the
+    pipeline by hand may have none, and then it writes at once."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:

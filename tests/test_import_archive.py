@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from finews_crawler import cli
-from finews_crawler.commands.import_archive import find_posts, import_posts
-from finews_crawler.offline import OfflinePipelines, project_settings
-from finews_crawler.parsing.post import read_post
+from finews_crawler.commands.import_archive import import_posts
+from finews_crawler.spiders.archive import find_posts
 from finews_crawler.store.repository import Repository
-from pipelines.errors import QuarantineItem
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POSTS = FIXTURES / "posts"
@@ -99,72 +95,3 @@ def test_find_posts_recurses_and_skips_repeats(tmp_path: Path) -> None:
         (tmp_path / name).write_text("", "utf-8")
     found = list(find_posts([tmp_path / "a", tmp_path / "a" / "x.md"]))
     assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a/b/y.md", "a/x.md"]
-
-
-# --- the offline harness ---------------------------------------------------------------------
-
-EVENTS: list[str] = []
-
-
-class AsyncRecorder:
-    """A pipeline in Scrapy's newer style: no spider argument, coroutine process_item."""
-
-    def __init__(self, crawler: Any) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> AsyncRecorder:
-        return cls(crawler)
-
-    def open_spider(self) -> None:
-        EVENTS.append(f"open {self.crawler.spider.name}")
-
-    async def process_item(self, item: Any) -> Any:
-        await asyncio.sleep(0)
-        EVENTS.append(f"async {item.name}")
-        if item.name == "2021-12-01-init.md":
-            raise QuarantineItem("site news", url=item.url)
-        return item
-
-    def close_spider(self) -> None:
-        EVENTS.append("close")
-
-
-class LegacyRecorder:
-    """An old-style pipeline: requires the spider argument."""
-
-    def process_item(self, item: Any, spider: Any) -> Any:
-        EVENTS.append(f"legacy {spider.name}")
-        return item
-
-
-def test_offline_pipelines_drive_components_like_scrapy() -> None:
-    EVENTS.clear()
-    settings = project_settings(
-        {
-            "ITEM_PIPELINES": {
-                f"{__name__}.AsyncRecorder": 100,
-                f"{__name__}.LegacyRecorder": 200,
-            }
-        }
-    )
-    dropped: list[Any] = []
-    with OfflinePipelines(settings) as pipelines:
-        from scrapy import signals
-
-        def on_dropped(exception: Exception, **kwargs: Any) -> None:
-            dropped.append(exception)
-
-        pipelines.crawler.signals.connect(on_dropped, signal=signals.item_dropped)
-        ok = pipelines.process(read_post(POSTS / "2021-12-08-202112082206672930.md"))
-        drop = pipelines.process(read_post(POSTS / "2021-12-01-init.md"))
-    assert ok.item is not None and ok.dropped is None
-    assert drop.item is None and isinstance(drop.dropped, QuarantineItem)
-    assert dropped == [drop.dropped]
-    assert EVENTS == [
-        "open import-archive",
-        "async 2021-12-08-202112082206672930.md",
-        "legacy import-archive",
-        "async 2021-12-01-init.md",
-        "close",
-    ]

@@ -137,6 +137,27 @@ def test_progress_can_be_switched_off_and_forced(tmp_path: Path) -> None:
         progress_mode("sometimes")
 
 
+@pytest.mark.parametrize("terminal", [True, False])
+def test_import_archive_progress(tmp_path: Path, terminal: bool) -> None:
+    """The archive spider knows its total: the post files (108: one unreadable, one that
+    validation quarantines, each counted once)."""
+    invalid = tmp_path / "2021-12-08-202112082206999999.md"
+    text = (POSTS / "2021-12-08-202112082206672930.md").read_text("utf-8")
+    invalid.write_text(text.replace("categories: emnews\n", ""), "utf-8")
+    args = ["-m", "finews_crawler.cli", "import-archive", str(POSTS), str(invalid)]
+    args += ["--database-url", f"sqlite:///{tmp_path / 'finews.sqlite3'}"]
+    env = clean_env(FINEWS_PROGRESS_INTERVAL="0.05")
+    status, stderr = run_on(terminal, args, env, tmp_path)
+    assert status == 0, stderr
+    if terminal:  # the reports are printed above the bar (wrapped at the terminal's width)
+        assert BAR in stderr and "108/108" in stderr and "100%" in stderr
+        assert "import-archive" in stderr and "posts 107 · items 76" in stderr
+        assert "posts/s" in stderr
+    else:
+        assert BAR not in stderr and "pages/s" not in stderr and "posts/s" not in stderr
+        assert "no date in the file name" in stderr and "quarantined: no category" in stderr
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('progress') / 'finews.sqlite3'}"

@@ -17,14 +17,15 @@ The body is rendered the way Jekyll (kramdown) would render these posts and read
 readers' shared cleaning (`parsing.readers.content`), so both paths share one definition of
 every body field.
 
-Pure: no I/O besides `read_post`, no Scrapy. `split_post` keeps every part of the post verbatim
-(`Post.segments`), and the item carries the post's exact text (`PostItem.source_markdown`): what
-the Jekyll exporter needs for byte-exact round trips.
+Pure: no I/O besides `read_post` and `read_posts`, no Scrapy. `split_post` keeps every part of
+the post verbatim (`Post.segments`), and the item carries the post's exact text
+(`PostItem.source_markdown`): what the Jekyll exporter needs for byte-exact round trips.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from html import escape
@@ -49,6 +50,11 @@ from finews_crawler.site import (
 SOURCE_FIELD = "source_markdown"
 #: Jekyll only reads `_posts` files named `YYYY-MM-DD-<slug>.<ext>`.
 POST_NAME_RE = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<stem>[^/\\]+)\.(?:md|markdown)$")
+#: The base loader keeps every scalar a string (no YAML date/number guessing); libyaml's (C)
+#: when PyYAML was built with it: the pure-Python scanner was 55% of `read_post` (bench/).
+YAML_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+#: How much of an unreadable post goes to quarantine.
+EXCERPT_CHARS = 500
 #: Jekyll's front matter: `---` line, YAML, `---` (or `...`) line.
 FRONT_MATTER_RE = re.compile(
     r"\A(---[ \t]*\r?\n)(.*?\r?\n)??((?:---|\.\.\.)[ \t]*(?:\r?\n|\Z))", re.S
@@ -87,6 +93,15 @@ class PostItem(ArticleItem):
     source_markdown: str | None = None
 
 
+@dataclass(frozen=True)
+class UnreadablePost:
+    """A post file that cannot be read: its path, why, and the start of its text."""
+
+    path: str
+    reason: str
+    excerpt: str
+
+
 @dataclass
 class Post:
     """A post split into its parts, each kept verbatim.
@@ -116,6 +131,25 @@ def read_post(path: str | Path) -> PostItem:
     return parse_post(path.name, text)
 
 
+def read_posts(paths: Iterable[str | Path]) -> list[PostItem | UnreadablePost]:
+    """Read post files, one result each, in order: the item, or why the file cannot be read."""
+    results: list[PostItem | UnreadablePost] = []
+    for path in paths:
+        try:
+            results.append(read_post(path))
+        except (PostError, OSError) as exc:
+            reason = exc.reason if isinstance(exc, PostError) else str(exc)
+            results.append(UnreadablePost(str(path), reason, _excerpt(Path(path))))
+    return results
+
+
+def _excerpt(path: Path) -> str:
+    try:
+        return path.read_bytes()[: EXCERPT_CHARS * 4].decode("utf-8", "replace")[:EXCERPT_CHARS]
+    except OSError:
+        return ""
+
+
 def parse_post(file_name: str, text: str) -> PostItem:
     """The record a crawl of the rendered page would give (see the module docstring)."""
     return post_item(split_post(file_name, text))
@@ -132,8 +166,7 @@ def split_post(file_name: str, text: str) -> Post:
     if not match:
         raise PostError(file_name, "no YAML front matter")
     try:
-        # BaseLoader: every scalar stays a string (no YAML date/number guessing).
-        data = yaml.load(match.group(2) or "", Loader=yaml.BaseLoader) or {}
+        data = yaml.load(match.group(2) or "", Loader=YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         raise PostError(file_name, f"front matter is not valid YAML ({exc})") from None
     if not isinstance(data, dict):
