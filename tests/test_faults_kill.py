@@ -40,15 +40,16 @@ pytestmark = pytest.mark.slow
 GRACE_SECONDS = 1.0
 #: Kill n lands at a random moment in the n-th window of this many seconds after both child
 #: processes started: early (the writer still starting) to late (batches stored).
-KILL_WINDOW = 1.5
+KILL_WINDOW = 1.0
 CRAWL_SETTINGS = {
     "FINEWS_PARSER_PROCESSES": "1",
     "FINEWS_STORE_PROCESS": "true",
     "FINEWS_STORE_BATCH_SIZE": "3",
     "FINEWS_PROGRESS": "off",
     "CONCURRENT_REQUESTS": "2",
-    # ~150 requests (pages and share links): a crawl of several seconds, so kills land mid-way.
-    "DOWNLOAD_DELAY": "0.04",
+    # ~150 requests (pages and share links) at one per ~0.1 s: a crawl of about 15 s, so every
+    # kill lands mid-way even on a fast, quiet machine (a crawl after a kill has less to fetch).
+    "DOWNLOAD_DELAY": "0.1",
 }
 CHILD_MODULES = ("finews_crawler.processes.parser_worker", "finews_crawler.processes.store_writer")
 
