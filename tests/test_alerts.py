@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import pytest
 import scrapy
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
+from support.cli_runner import dead_pid
 from support.receivers import file_command, smtp_receiver, webhook_receiver
 
 from finews_crawler.alerts import Alerts
@@ -66,16 +66,6 @@ def test_a_healthy_crawl_sends_nothing(run_scrapy, tmp_path: Path) -> None:
     assert "is healthy" in log
     assert (hook.bodies, smtp.messages, command_alerts(command_file)) == ([], [], [])
     assert "finews/alerts/" not in log
-
-
-def dead_pid() -> int:
-    done = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return int(done.stdout)
 
 
 def test_an_unhealthy_crawl_and_a_killed_run_reach_every_destination(

@@ -18,16 +18,15 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from support.cli_runner import finews_cli
+from support.cli_runner import finews_background, finews_cli
 from support.db_fixtures import PG_SERVER_URL, fresh_pg_database, pg_unavailable_reason
-from support.fault_runs import PROJECT_ROOT, export_records, setting_args
+from support.fault_runs import export_records, setting_args
 from support.truth import assert_matches_truth
 
 from finews_crawler.processes.liveness import pid_alive
@@ -100,15 +99,7 @@ def processes_of(root: int) -> dict[int, str]:
 def finews_crawl(env: dict[str, str], tmp_path: Path, name: str) -> subprocess.Popen:
     args = ["crawl", "finews", "--lock-file", str(tmp_path / "crawl.lock")]
     args += ["--log-file", str(tmp_path / f"{name}.log"), *setting_args(CRAWL_SETTINGS)]
-    return subprocess.Popen(
-        [sys.executable, "-m", "finews_crawler.cli", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group: the children are found by it too
-    )
+    return finews_background(args, env, own_session=True)
 
 
 def kill_mid_crawl(env: dict[str, str], tmp_path: Path, name: str, delay: float) -> dict[int, str]:

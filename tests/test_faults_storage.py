@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from support.cli_runner import finews_background
 from support.db_fixtures import fresh_pg_database, pg_unavailable_reason
 from support.fault_runs import (
     PROJECT_ROOT,
@@ -208,14 +209,7 @@ def test_sigkill_leaves_a_consistent_database_and_no_stuck_lock(
             args += ["-s", f"{name}={value}"]
         for pair in zip(setting_args()[::2], setting_args()[1::2], strict=True):
             args += list(pair)
-        return subprocess.Popen(
-            [sys.executable, "-m", "finews_crawler.cli", *args],
-            cwd=PROJECT_ROOT,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        return finews_background(args, environment)
 
     # Killed right after start, then after some articles, then after more were stored.
     for n, threshold in enumerate((0, 5, 40)):

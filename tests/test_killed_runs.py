@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import scrapy
 from sqlalchemy import inspect, update
-from support.cli_runner import finews_cli
+from support.cli_runner import dead_pid, finews_cli
 from support.db_fixtures import (  # noqa: F401 - fixtures
     database_url,
     empty_url,
@@ -177,16 +177,6 @@ def test_why_gone() -> None:
     assert "3.0 hours ago on elsewhere and never finished" in old
     unknown = why_gone(None, None, now - timedelta(hours=3), now=now, stale_age=60)
     assert "by a process not recorded" in unknown
-
-
-def dead_pid() -> int:
-    done = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return int(done.stdout)
 
 
 def test_a_starting_run_marks_runs_whose_process_is_gone(database_url: str) -> None:

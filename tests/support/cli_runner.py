@@ -34,10 +34,15 @@ def finews_cli(
 
 
 def finews_background(
-    args: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path = PROJECT_ROOT
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    cwd: Path = PROJECT_ROOT,
+    *,
+    own_session: bool = False,
 ) -> subprocess.Popen[str]:
     """`finews ARGS` started in a subprocess and left running (as `finews_cli` sets it up);
-    its output goes to pipes: read them after it ends (`communicate`)."""
+    its output goes to pipes: read them after it ends (`communicate`). `own_session`: in a
+    process group of its own, so that its children can be found by it too."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FINEWS_")}
     environment.update(env or {})
     return subprocess.Popen(
@@ -47,6 +52,7 @@ def finews_background(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=own_session,
     )
 
 
@@ -124,3 +130,14 @@ class ScrapyRunner:
             [*args, *(v for k, v in environment.items() if k.startswith(("FINEWS_", "SCRAPY_")))]
         )
         return run_module("scrapy", args, environment, cwd, timeout)
+
+
+def dead_pid() -> int:
+    """The pid of a process that has ended."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(done.stdout)
