@@ -236,7 +236,9 @@ class Alerts:
     def from_crawler(cls, crawler: Crawler) -> Alerts:
         targets = destinations(crawler.settings)
         if not targets:
-            raise NotConfigured("no FINEWS_ALERT_* destination is configured")
+            # The usual case, not a warning (Scrapy logs a NotConfigured message at WARNING).
+            logger.debug("Alerts off: no FINEWS_ALERT_* destination is configured")
+            raise NotConfigured
         alerts = cls(
             crawler,
             targets,

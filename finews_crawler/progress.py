@@ -142,11 +142,16 @@ class CrawlProgress:
     def from_crawler(cls, crawler: Crawler) -> CrawlProgress:
         settings = crawler.settings
         mode = progress_mode(settings.get("FINEWS_PROGRESS", defaults.PROGRESS))
-        if mode == "off":
-            raise NotConfigured("FINEWS_PROGRESS is off")
         console = stderr_console(force=mode == "on")
-        if not console.is_terminal:
-            raise NotConfigured("stderr is not a terminal")
+        if mode == "off" or not console.is_terminal:
+            # Under cron or a pipe: the usual case, not a warning (Scrapy logs a NotConfigured
+            # message at WARNING).
+            logger.debug(
+                "No live progress: FINEWS_PROGRESS=%s, stderr a terminal: %s",
+                mode,
+                console.is_terminal,
+            )
+            raise NotConfigured
         interval = settings.getfloat("FINEWS_PROGRESS_INTERVAL", defaults.PROGRESS_INTERVAL)
         extension = cls(crawler, console, interval)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)

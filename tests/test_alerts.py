@@ -166,8 +166,12 @@ def test_a_healthy_verdict_sends_nothing_and_no_destination_turns_alerts_off(
             crawler.stats.set_value("finews/health/verdict", verdict)
             asyncio.run(alerts.spider_closed(scrapy.Spider(name="finews"), "finished"))
         assert hook.bodies == []
-    with pytest.raises(NotConfigured, match="no FINEWS_ALERT_"):
+    with (
+        caplog.at_level(logging.DEBUG, logger="finews_crawler.alerts"),
+        pytest.raises(NotConfigured),
+    ):
         closed_run_alerts({})
+    assert "no FINEWS_ALERT_* destination is configured" in caplog.text
     # An email destination without sender or recipients is refused, loudly; the others stay.
     with caplog.at_level(logging.ERROR, logger="finews_crawler.alerts"):
         _, alerts = closed_run_alerts(
@@ -175,5 +179,5 @@ def test_a_healthy_verdict_sends_nothing_and_no_destination_turns_alerts_off(
         )
     assert [type(target).__name__ for target in alerts.targets] == ["Command"]
     assert "needs FINEWS_ALERT_EMAIL_FROM and FINEWS_ALERT_EMAIL_TO" in caplog.text
-    with pytest.raises(NotConfigured, match="no FINEWS_ALERT_"):
+    with pytest.raises(NotConfigured):
         closed_run_alerts({"FINEWS_ALERT_SMTP_HOST": "127.0.0.1"})
