@@ -203,3 +203,75 @@ def test_nested_wrappers_and_paragraphs_as_divs_or_wrapped_one_by_one() -> None:
         item = read(page(article, json_ld(headline=TITLE, datePublished=PUBLISHED)))
         assert (item.body_text, item.media, item.share_url) == (BODY, "上海发布", SHARE)
         assert item.categories == ["shanghaifabu"]
+
+
+# -- without description metadata: what stands between the byline and the post ----------------
+
+PROMOS = (
+    "<p>关注我们，第一时间获取财经快讯。</p>",
+    '<p>关注我们：<a href="https://weibo.com/finews">微博</a>｜<a href="/wechat.html">微信</a></p>',
+    '<p><img src="/qr.png">扫码关注“金融消息”公众号</p>',
+    "<p>Sign up for our morning newsletter.</p>",
+    '<div class="box"><h4>订阅早报</h4><p>每天早上八点发到你的邮箱。</p></div>',
+    '<div><p>每天早上八点，要闻到你的邮箱。</p><input type="email"><button>好</button></div>',
+)
+
+
+@pytest.mark.parametrize("promo", PROMOS)
+def test_a_promo_line_between_the_byline_and_the_post_is_not_the_post(promo: str) -> None:
+    article = f"<div><h2>{TITLE}</h2><p>作者：ZNing　2022-03-30 23:23:14</p>{promo}{POST}</div>"
+    item = read(page(article))
+    assert (item.title, item.published_at, item.body_text) == (TITLE, PUBLISHED, BODY)
+
+
+# -- a date shown only in an attribute ----------------------------------------------------------
+
+EPOCH = 1648653794  # 2022-03-30 23:23:14 +08:00
+
+
+@pytest.mark.parametrize(
+    ("shown", "published"),
+    [
+        ('<span title="2022-03-30 23:23">3小时前</span>', "2022-03-30T23:23:00+08:00"),
+        ('<time title="2022-03-30 23:23:14">3小时前</time>', PUBLISHED),
+        ('<time title="2022年03月30日 23:23:14">昨天</time>', PUBLISHED),
+        (f'<span data-time="{EPOCH}">3小时前</span>', PUBLISHED),
+        (f'<span class="ago" data-timestamp="{EPOCH}000">3 hours ago</span>', PUBLISHED),
+        ('<em data-publish-time="2022-03-30T23:23:14+08:00">刚刚</em>', PUBLISHED),
+    ],
+)
+def test_a_date_only_in_an_attribute_beside_relative_text(shown: str, published: str) -> None:
+    article = f"<div><h2>{TITLE}</h2><p>编辑 ZNing · {shown}</p>{POST}</div>"
+    assert read(page(article)).published_at == published
+
+
+def test_an_attribute_date_labelled_as_an_update_is_not_the_published_one() -> None:
+    shown = (
+        f'<p>更新于 <span data-time="{EPOCH + 86400}">刚刚</span> · '
+        f'发布于 <span title="2022-03-30 23:23:14">3小时前</span></p>'
+    )
+    item = read(page(f"<div><h2>{TITLE}</h2>{shown}{POST}</div>"))
+    assert (item.published_at, item.body_text) == (PUBLISHED, BODY)
+
+
+# -- the post's date, not a comment's -----------------------------------------------------------
+
+COMMENTS = (
+    '<div class="comments"><h4>网友评论</h4><ul><li>张三 <time datetime='
+    '"2022-03-31T08:15:02+08:00">2022-03-31 08:15:02</time> 说得好</li>'
+    '<li>李四 <span data-time="1648686000">1小时前</span> 同意</li></ul></div>'
+)
+
+
+def test_a_comment_time_after_the_post_does_not_win_over_its_shown_date() -> None:
+    article = f"<div><h2>{TITLE}</h2><p>发布于 2022-03-30 23:23</p>{POST}{COMMENTS}</div>"
+    assert read(page(article)).published_at == "2022-03-30T23:23:00+08:00"
+
+
+def test_a_date_shown_after_the_post_is_the_posts_not_the_comments_below_it() -> None:
+    article = f"<div><h2>{TITLE}</h2>{POST}<p>发布于 2022-03-30 23:23</p>{COMMENTS}</div>"
+    assert read(page(article)).published_at == "2022-03-30T23:23:00+08:00"
+    # A date after the post is refined by a more precise one that agrees with it.
+    refined = '<p><time datetime="2022-03-30T23:23:14+08:00">23:23:14</time></p>'
+    article = f"<div><h2>{TITLE}</h2>{POST}<p>发布于 2022-03-30</p>{refined}{COMMENTS}</div>"
+    assert read(page(article)).published_at == PUBLISHED

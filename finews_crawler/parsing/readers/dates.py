@@ -77,6 +77,9 @@ _NOT_PUBLISHED_LABEL_RE = re.compile(_NOT_PUBLISHED_WORDS + r"[^\d]{0,12}$", re.
 _NOT_PUBLISHED_AFTER_RE = re.compile(r"^[^\d]{0,3}" + _NOT_PUBLISHED_WORDS, re.IGNORECASE)
 #: Where a line of dates splits into the parts each label belongs to.
 _DATE_PARTS_RE = re.compile(r"\s*[·|｜;；，]\s*|\s+/\s+|\s{2,}|\u3000+")
+#: Digits of a Unix time in seconds and in milliseconds, and their divisor to seconds.
+_EPOCH_DIGITS = {10: 1, 13: 1000}
+_DIGIT_RE = re.compile(r"\d")
 #: Characters before a date searched for its label.
 _LABEL_CHARS = 16
 
@@ -87,6 +90,13 @@ class ShownDate(NamedTuple):
 
     def iso(self) -> str:
         return self.instant.isoformat()
+
+    def agrees_with(self, other: ShownDate) -> bool:
+        """As precise as `other` at least, and the same instant to `other`'s precision (a time
+        of the day `other` shows, the second of its minute)."""
+        return self.precision >= other.precision and _truncated(
+            self, other.precision
+        ) == _truncated(other)
 
 
 def machine_date(value: object) -> ShownDate | None:
@@ -105,6 +115,29 @@ def machine_date(value: object) -> ShownDate | None:
     return ShownDate(parsed.astimezone(SITE_TZ), precision)
 
 
+def epoch_date(value: str) -> ShownDate | None:
+    """A Unix time in seconds (10 digits) or milliseconds (13 digits), as `data-time` holds."""
+    value = value.strip()
+    if not value.isdigit() or len(value) not in _EPOCH_DIGITS:
+        return None
+    seconds = int(value) / _EPOCH_DIGITS[len(value)]
+    return ShownDate(datetime.fromtimestamp(seconds, SITE_TZ).replace(microsecond=0), SECOND)
+
+
+def attribute_date(value: str | None) -> ShownDate | None:
+    """A date an attribute holds (`title`, `data-time`...): Unix time, ISO 8601 or a date line."""
+    if not value or _DIGIT_RE.search(value) is None:
+        return None
+    epoch = epoch_date(value)
+    if epoch is not None:
+        return epoch
+    try:
+        datetime.fromisoformat(value.strip())
+    except ValueError:
+        return published_date(value)
+    return machine_date(value)
+
+
 def shown_date(text: str) -> ShownDate | None:
     """The first date a line of text shows, with the offset the line names (else +08:00)."""
     for date_re in _DATE_RES:
@@ -115,8 +148,10 @@ def shown_date(text: str) -> ShownDate | None:
 
 
 def is_not_published_label(text: str) -> bool:
-    """True when `text` ends in a label such as `更新于` / `Updated` / `打印时间：`."""
-    return _NOT_PUBLISHED_LABEL_RE.search(text[-_LABEL_CHARS:]) is not None
+    """True when `text` ends in a label such as `更新于` / `Updated` / `打印时间：` (in its last
+    part: `更新于 X · 发布于 ` ends in a published label)."""
+    label = _DATE_PARTS_RE.split(text[-_LABEL_CHARS:])[-1]
+    return _NOT_PUBLISHED_LABEL_RE.search(label) is not None
 
 
 def published_date(text: str) -> ShownDate | None:
@@ -167,6 +202,16 @@ def _from_match(match: re.Match[str], text: str) -> ShownDate | None:
     except ValueError:
         return None
     return ShownDate(shown.replace(tzinfo=_offset_in(text)).astimezone(SITE_TZ), precision)
+
+
+def _truncated(date: ShownDate, precision: int | None = None) -> datetime:
+    """The instant cut to `precision` (the date's own by default)."""
+    precision = date.precision if precision is None else min(precision, date.precision)
+    if precision == DAY:
+        return date.instant.replace(hour=0, minute=0, second=0, microsecond=0)
+    if precision == MINUTE:
+        return date.instant.replace(second=0, microsecond=0)
+    return date.instant.replace(microsecond=0)
 
 
 def _twelve_hour(hour: int, ampm: str | None, ampm_cn: str | None) -> int:

@@ -14,18 +14,22 @@ It builds on what a redesign keeps, never on a theme's class names or element ch
   or as the `<div>`s some themes rewrite them into. The post's blocks are the children of one
   element: the parent of the link line (above any wrapper it sits in alone), else of the
   excerpt. Of those children, the post runs from the excerpt (else from after the title, date,
-  byline and reading-time lines) to the back links (else the link line; else up to the first
-  block of page chrome); a standfirst that repeats the post's opening is not the post, and
-  wrappers a theme puts around each block are taken off.
+  byline, reading-time and promo lines: "关注我们", a newsletter box, a sign-up form) to the
+  back links (else the link line; else up to the first block of page chrome); a standfirst
+  that repeats the post's opening is not the post, and wrappers a theme puts around each
+  block are taken off.
 
 Then the shared cleaning (`readers.content`) gives every body field, exactly as for a known
-layout. Dates come from the most precise of the machine-readable and the shown published dates
-(`readers.dates`): a date labelled, classed or itemprop'd as an update, an edit or a time of
-printing is never the published one. Tags only from what the page marks as tags (a
-`tags:`/`标签：` line, `rel="tag"` links but not WordPress's `rel="category tag"` category links,
-elements whose class or itemprop says tag(s)/keywords unless it also says author/byline/editor,
-`article:tag` meta); categories from the back link, the listing, `rel="category"`/
-`article:section`, else the URL.
+layout. Dates come from the most precise of the metadata's and the article's machine-readable
+and shown published dates before the post's body (`readers.dates`; machine-readable: `<time
+datetime>`, itemprop, a `title` or `data-time` attribute, ISO or Unix time, beside relative
+text such as `3小时前`); only a page showing none reads the first date after the body (refined by
+a more precise one that agrees with it), so a comment's time never wins. A date labelled,
+classed or itemprop'd as an update, an edit or a time of printing is never the published one.
+Tags only from what the page marks as tags (a `tags:`/`标签：` line, `rel="tag"` links but not
+WordPress's `rel="category tag"` category links, elements whose class or itemprop says
+tag(s)/keywords unless it also says author/byline/editor, `article:tag` meta); categories
+from the back link, the listing, `rel="category"`/`article:section`, else the URL.
 
 A page refuses to be read when it holds no post content, or neither a date nor a link line nor
 article metadata (a 404 page, a listing).
@@ -52,6 +56,7 @@ from finews_crawler.parsing.readers.content import (
 )
 from finews_crawler.parsing.readers.dates import (
     ShownDate,
+    attribute_date,
     is_not_published_label,
     machine_date,
     published_date,
@@ -85,6 +90,10 @@ TAG_WORDS = frozenset({"tag", "tags", "keyword", "keywords"})
 AUTHOR_WORDS = frozenset({"author", "byline", "editor", "credit", "credits", "writer", "vcard"})
 #: Class/itemprop words of a date that is not the publication's.
 UPDATED_WORDS = frozenset({"updated", "modified", "datemodified", "update", "lastmod"})
+#: Words of a `data-*` attribute's name that say it holds a time (`data-time`, `data-pubdate`).
+DATE_ATTRIBUTE_WORDS = frozenset(
+    {"time", "date", "datetime", "timestamp", "ts", "pubdate", "pubtime", "published"}
+)
 _BLOCKS = frozenset({"p", "div", "blockquote", "li", "td", "center", "section", "article"})
 _WORD_SPLIT_RE = re.compile(r"[\s_-]+")
 _STRING = etree.XPath("string()")
@@ -98,6 +107,17 @@ _BYLINE_RE = re.compile(
     r"|阅读(?:约需|时间|全文)|\d+\s*分钟(?:阅读|读完)|\bmin(?:ute)?s?\s+read\b",
     re.IGNORECASE,
 )
+#: A call to the reader (follow us, subscribe, scan the QR code, get the app, sign up): a theme's
+#: promo line. The site's posts are news for the reader, never addressed to them so.
+_PROMO_RE = re.compile(
+    r"关注(?:我们|本站|本号|公众号|微信|微博|[“\"「『《])|订阅|公众号|二维码|扫码|扫一扫"
+    r"|第一时间(?:获取|推送|了解)|下载.{0,12}(?:app|客户端)"
+    r"|newsletter|subscribe|follow\s+us|sign\s*up",
+    re.IGNORECASE,
+)
+_PROMO_CHARS = 80
+#: Form controls: a post's Markdown renders none, a theme's sign-up box does.
+_CONTROLS = etree.XPath(".//form | .//input | .//button | .//select | .//textarea")
 #: Wrappers a theme puts around each of the post's blocks (`<div class="blk"><p>...</p></div>`).
 _WRAPPERS = frozenset({"div", "section"})
 _WRAPPED = frozenset({"p", "div", "blockquote", "section", "ul", "ol", "table", *HEADINGS})
@@ -124,7 +144,9 @@ class GenericReader(Reader):
         if post.container is None:
             return None
         content = PostContent(post.blocks, page.url, LOOSE_PARAGRAPHS)
-        published = _best_date([*map(machine_date, meta.published), *post.shown_dates()])
+        before_body, after_body = post.shown_dates()
+        published = _best_date([*map(machine_date, meta.published), *before_body])
+        published = published or _first_refined(after_body)
         if not content or not (published or content.link_lines or meta.is_article):
             return None
         return article_item(
@@ -337,10 +359,11 @@ class _PostFinder:
 
     def _is_around_post(self, element: etree._Element) -> bool:
         """A block that themes put before or after a post: chrome, a date, tags or title line,
-        a list of links to other articles (previous/next, related), an empty block."""
+        a byline, a promo line or sign-up box, a list of links to other articles
+        (previous/next, related), an empty block."""
         if _is_chrome(element, OUTER_CHROME_TAGS) or _has_words(element, CHROME_WORDS):
             return True
-        if element.tag.lower() in HEADINGS or element.find(".//time") is not None:
+        if element.tag.lower() in HEADINGS or _holds_machine_date(element):
             return True
         text = inline_text(element)
         if not text:
@@ -348,6 +371,8 @@ class _PostFinder:
         if _is_date_line(text) or _is_tags_element(element) or _tags_of_line(element):
             return True
         if len(text) <= _DATE_LINE_CHARS and _BYLINE_RE.search(text):
+            return True
+        if (len(text) <= _PROMO_CHARS and _PROMO_RE.search(text)) or _CONTROLS(element):
             return True
         links = [a.get("href") or "" for a in element.iter("a")]
         if links and all(site.is_article_path(href) for href in links):
@@ -398,24 +423,31 @@ class _PostFinder:
         shown = inline_text(self.heading)
         return shown if _shows_title(shown, self.meta_title) else self.meta_title or shown
 
-    def shown_dates(self) -> list[ShownDate | None]:
-        """Machine-readable dates near the post (`<time datetime>`, itemprop), then the date
-        lines it shows (short text without blocks inside)."""
+    def shown_dates(self) -> tuple[list[ShownDate | None], list[ShownDate | None]]:
+        """The dates the article shows outside the post: those before its body, then those
+        after it (where comments and related posts show dates of their own). Each part holds
+        its machine-readable dates (`<time datetime>`, itemprop, a date in a `title` or
+        `data-time` attribute beside relative text) before the date lines (short text without
+        blocks inside); after the body, in page order."""
+        body_at = self.position[self.post_children[0]] if self.post_children else len(self.position)
         machine: list[ShownDate | None] = []
         shown: list[ShownDate | None] = []
+        after: list[ShownDate | None] = []
         for element in self.around_post:
             tag = element.tag.lower()
-            update = _is_update(element)
-            if (tag == "time" or element.get("itemprop") == "datePublished") and not update:
-                machine.append(machine_date(element.get("datetime") or element.get("content")))
-            if update or tag in ("html", "body") or _has_block_child(element):
+            dates = _machine_dates(element)
+            if _is_update(element, labelled=bool(dates) or tag == "time"):
+                continue
+            is_after = self.position[element] > body_at
+            (after if is_after else machine).extend(dates)
+            if tag in ("html", "body") or _has_block_child(element):
                 continue
             text = _raw_text(element)
             if _DIGIT_RE.search(text) and len(text.strip()) <= 2 * _DATE_LINE_CHARS:
                 text = inline_text(element)
                 if len(text) <= _DATE_LINE_CHARS:
-                    shown.append(published_date(text))
-        return machine + shown
+                    (after if is_after else shown).append(published_date(text))
+        return machine + shown, after
 
     def tags(self) -> list[str]:
         by_line: list[str] = []
@@ -527,15 +559,40 @@ def _in_tags_element(element: etree._Element) -> bool:
     return any(map(_is_tags_element, element.iterancestors()))
 
 
-def _is_update(element: etree._Element) -> bool:
+def _machine_dates(element: etree._Element) -> list[ShownDate]:
+    """The machine-readable dates an element holds: `<time datetime>`, itemprop'd
+    `datePublished`, a date in its `title` (beside relative text: `3小时前`) or in a `data-*`
+    attribute named for a time (`data-time`, `data-timestamp`, `data-publish-time`: Unix time
+    or a date)."""
+    found: list[ShownDate | None] = []
+    if element.tag.lower() == "time" or element.get("itemprop") == "datePublished":
+        found.append(machine_date(element.get("datetime") or element.get("content")))
+    for name, value in element.items():
+        if name == "title":
+            if len(_raw_text(element)) <= _DATE_LINE_CHARS:
+                found.append(attribute_date(value))
+        elif name.startswith("data-"):
+            words = set(_WORD_SPLIT_RE.split(name[len("data-") :].lower()))
+            if not DATE_ATTRIBUTE_WORDS.isdisjoint(words) and UPDATED_WORDS.isdisjoint(words):
+                found.append(attribute_date(value))
+    return [date for date in found if date is not None]
+
+
+def _holds_machine_date(element: etree._Element) -> bool:
+    """A `<time>` or a machine-readable date anywhere in the element (a date line that shows
+    relative text only: `发布于 <span title="2022-03-30 23:23">3小时前</span>`)."""
+    return any(e.tag.lower() == "time" or _machine_dates(e) for e in element.iter(etree.Element))
+
+
+def _is_update(element: etree._Element, labelled: bool) -> bool:
     """A date element that says it is the time of an update (by its or its parent's class or
-    itemprop, or by its label)."""
+    itemprop, or, for a `labelled` one, by its label)."""
     parent = element.getparent()
     for marked in (element, parent) if parent is not None else (element,):
         words = _words(marked, "class", "itemprop")
         if not UPDATED_WORDS.isdisjoint(words) and "published" not in words:
             return True
-    return element.tag.lower() == "time" and is_not_published_label(_text_before(element))
+    return labelled and is_not_published_label(_text_before(element))
 
 
 def _text_before(element: etree._Element) -> str:
@@ -608,6 +665,16 @@ def _best_date(candidates: Iterable[ShownDate | None]) -> ShownDate | None:
         if candidate is not None and (best is None or candidate.precision > best.precision):
             best = candidate
     return best
+
+
+def _first_refined(candidates: Iterable[ShownDate | None]) -> ShownDate | None:
+    """The first date, or a more precise one that agrees with it (the post's date shown after
+    it, before comments whose times are of their own)."""
+    dates = [candidate for candidate in candidates if candidate is not None]
+    if not dates:
+        return None
+    agreeing = [date for date in dates if date.agrees_with(dates[0])]
+    return max(agreeing, key=lambda date: date.precision)
 
 
 def _unique(values: Iterable[str]) -> list[str]:
