@@ -245,6 +245,14 @@ def test_a_date_only_in_an_attribute_beside_relative_text(shown: str, published:
     assert read(page(article)).published_at == published
 
 
+def test_an_image_titled_with_a_date_opening_the_post_is_the_posts_not_a_date_line() -> None:
+    image = '<p><img src="/kline.png" title="2022年03月29日 日K线"></p>'
+    article = f"<div><h2>{TITLE}</h2><p>发布于 2022-03-30 23:23:14</p>{image}{POST}</div>"
+    item = read(page(article))
+    assert (item.published_at, item.body_text) == (PUBLISHED, BODY)
+    assert item.images == ["http://127.0.0.1:8000/kline.png"]
+
+
 def test_an_attribute_date_labelled_as_an_update_is_not_the_published_one() -> None:
     shown = (
         f'<p>更新于 <span data-time="{EPOCH + 86400}">刚刚</span> · '

@@ -561,7 +561,7 @@ def _in_tags_element(element: etree._Element) -> bool:
 
 def _machine_dates(element: etree._Element) -> list[ShownDate]:
     """The machine-readable dates an element holds: `<time datetime>`, itemprop'd
-    `datePublished`, a date in its `title` (beside relative text: `3小时前`) or in a `data-*`
+    `datePublished`, a date in its `title` (beside short text: `3小时前`) or in a `data-*`
     attribute named for a time (`data-time`, `data-timestamp`, `data-publish-time`: Unix time
     or a date)."""
     found: list[ShownDate | None] = []
@@ -569,7 +569,11 @@ def _machine_dates(element: etree._Element) -> list[ShownDate]:
         found.append(machine_date(element.get("datetime") or element.get("content")))
     for name, value in element.items():
         if name == "title":
-            if len(_raw_text(element)) <= _DATE_LINE_CHARS:
+            # Beside text that is no date itself: not an image's caption or a heading.
+            if (
+                element.tag.lower() not in HEADINGS
+                and 0 < len(_raw_text(element).strip()) <= _DATE_LINE_CHARS
+            ):
                 found.append(attribute_date(value))
         elif name.startswith("data-"):
             words = set(_WORD_SPLIT_RE.split(name[len("data-") :].lower()))
