@@ -212,6 +212,8 @@ PROMOS = (
     '<p>关注我们：<a href="https://weibo.com/finews">微博</a>｜<a href="/wechat.html">微信</a></p>',
     '<p><img src="/qr.png">扫码关注“金融消息”公众号</p>',
     "<p>Sign up for our morning newsletter.</p>",
+    "<p>欢迎关注金融消息微信，每天早八点推送要闻。</p>",
+    '<p>Download the <a href="/app.html">金融消息 app</a> for alerts.</p>',
     '<div class="box"><h4>订阅早报</h4><p>每天早上八点发到你的邮箱。</p></div>',
     '<div><p>每天早上八点，要闻到你的邮箱。</p><input type="email"><button>好</button></div>',
 )

@@ -110,9 +110,9 @@ _BYLINE_RE = re.compile(
 #: A call to the reader (follow us, subscribe, scan the QR code, get the app, sign up): a theme's
 #: promo line. The site's posts are news for the reader, never addressed to them so.
 _PROMO_RE = re.compile(
-    r"关注(?:我们|本站|本号|公众号|微信|微博|[“\"「『《])|订阅|公众号|二维码|扫码|扫一扫"
-    r"|第一时间(?:获取|推送|了解)|下载.{0,12}(?:app|客户端)"
-    r"|newsletter|subscribe|follow\s+us|sign\s*up",
+    r"(?:欢迎|点击|长按)关注|关注(?:我们|本站|本号|[“\"「『《]|.{0,12}(?:微信|微博|公众号|头条号"
+    r"|抖音|视频号|app|客户端))|订阅|公众号|二维码|扫码|扫一扫|第一时间(?:获取|推送|了解)"
+    r"|(?:下载|download).{0,12}(?:app|客户端)|newsletter|subscribe|follow\s+us|sign\s*up",
     re.IGNORECASE,
 )
 _PROMO_CHARS = 80
