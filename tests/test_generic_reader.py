@@ -285,3 +285,14 @@ def test_a_date_shown_after_the_post_is_the_posts_not_the_comments_below_it() ->
     refined = '<p><time datetime="2022-03-30T23:23:14+08:00">23:23:14</time></p>'
     article = f"<div><h2>{TITLE}</h2>{POST}<p>发布于 2022-03-30</p>{refined}{COMMENTS}</div>"
     assert read(page(article)).published_at == PUBLISHED
+
+
+def test_a_date_of_another_article_listed_before_the_post_is_not_the_posts() -> None:
+    rail = (
+        '<ul><li><a href="/emnews/2022/03/30/202203302200000001.html">另一条快讯</a> '
+        '<time datetime="2022-03-30T22:00:05+08:00">22:00</time></li></ul>'
+    )
+    permalink = f'<p>发布于 <a href="{URL}">2022-03-30 23:23</a></p>'
+    article = f"<div><h2>{TITLE}</h2>{permalink}{rail}{POST}</div>"
+    item = read(page(article))
+    assert (item.published_at, item.body_text) == ("2022-03-30T23:23:00+08:00", BODY)

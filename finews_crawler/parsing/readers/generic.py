@@ -24,7 +24,8 @@ layout. Dates come from the most precise of the metadata's and the article's mac
 and shown published dates before the post's body (`readers.dates`; machine-readable: `<time
 datetime>`, itemprop, a `title` or `data-time` attribute, ISO or Unix time, beside relative
 text such as `3小时前`); only a page showing none reads the first date after the body (refined by
-a more precise one that agrees with it), so a comment's time never wins. A date labelled,
+a more precise one that agrees with it), so a comment's time never wins; a date in a block that
+links to another article (recent or related posts) is that article's. A date labelled,
 classed or itemprop'd as an update, an edit or a time of printing is never the published one.
 Tags only from what the page marks as tags (a `tags:`/`标签：` line, `rel="tag"` links but not
 WordPress's `rel="category tag"` category links, elements whose class or itemprop says
@@ -40,6 +41,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from functools import cached_property
+from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
@@ -140,7 +142,7 @@ class GenericReader(Reader):
         if not bodies:
             return None
         meta = read_metadata(page.document)
-        post = _PostFinder(bodies[0], meta)
+        post = _PostFinder(bodies[0], meta, page.path)
         if post.container is None:
             return None
         content = PostContent(post.blocks, page.url, LOOSE_PARAGRAPHS)
@@ -163,8 +165,9 @@ class _PostFinder:
     """Finds, in one page, the title heading, the element holding the post's blocks, and the
     range of its children that is the post."""
 
-    def __init__(self, body: etree._Element, meta: Metadata) -> None:
+    def __init__(self, body: etree._Element, meta: Metadata, path: str) -> None:
         self.meta = meta
+        self.path = path  # the page's own (a link to another article path is not the post's)
         self.meta_title = meta.title()
         self.excerpt_key = _excerpt_key(meta.description())
         self.position: dict[etree._Element, int] = {}
@@ -438,6 +441,8 @@ class _PostFinder:
             dates = _machine_dates(element)
             if _is_update(element, labelled=bool(dates) or tag == "time"):
                 continue
+            if self._of_another_article(element):
+                continue
             is_after = self.position[element] > body_at
             (after if is_after else machine).extend(dates)
             if tag in ("html", "body") or _has_block_child(element):
@@ -448,6 +453,20 @@ class _PostFinder:
                 if len(text) <= _DATE_LINE_CHARS:
                     (after if is_after else shown).append(published_date(text))
         return machine + shown, after
+
+    def _of_another_article(self, element: etree._Element) -> bool:
+        """In a block (outside the one holding the post) that links to another article: a
+        list of recent or related posts, whose dates are theirs."""
+        block = _block_of(element)
+        if block is None or block is self.container or _is_within(self.container, block):
+            return False
+        if self.heading is not None and _is_within(self.heading, block):
+            return False
+        return any(
+            site.is_article_path(href) and unquote(urlsplit(href).path) != self.path
+            for a in block.iter("a")
+            if (href := (a.get("href") or "").strip())
+        )
 
     def tags(self) -> list[str]:
         by_line: list[str] = []
