@@ -33,8 +33,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import yaml
-from lxml import etree
-from parsel import Selector
+from lxml import etree, html
 
 from finews_crawler.items import ArticleItem
 from finews_crawler.parsing.readers.content import PostContent
@@ -53,6 +52,10 @@ POST_NAME_RE = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<stem>[^/\\]+)\.(?:m
 #: The base loader keeps every scalar a string (no YAML date/number guessing); libyaml's (C)
 #: when PyYAML was built with it: the pure-Python scanner was 55% of `read_post` (bench/).
 YAML_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+#: The rendered post's parser: parsel's for `Selector(text=...)` (lenient, huge trees), called
+#: directly: the Selector's JSON probe and a parser built per post were a third of
+#: `rendered_blocks` (bench/archive.py). One per process: lxml parsers may be reused.
+HTML_PARSER = html.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
 #: How much of an unreadable post goes to quarantine.
 EXCERPT_CHARS = 500
 #: Jekyll's front matter: `---` line, YAML, `---` (or `...`) line.
@@ -226,7 +229,9 @@ def rendered_blocks(post: Post) -> list[etree._Element]:
         elif kind == "body":
             parts.append(markdown_to_html(text))
     body = "\n\n".join(parts)
-    document = Selector(text=f"<html><body><section>\n{body}\n</section></body></html>").root
+    # As parsel reads `Selector(text=...)`: NUL characters dropped, UTF-8 to the parser.
+    markup = f"<html><body><section>\n{body}\n</section></body></html>".replace("\x00", "")
+    document = etree.fromstring(markup.encode("utf-8"), parser=HTML_PARSER)
     return list(document.find("body/section"))
 
 
