@@ -56,6 +56,19 @@ YAML_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 #: directly: the Selector's JSON probe and a parser built per post were a third of
 #: `rendered_blocks` (bench/archive.py). One per process: lxml parsers may be reused.
 HTML_PARSER = html.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
+#: Front matter the generator wrote (`key: value` lines) is read without YAML when each line is
+#: trivially a key and a string (YAML was a quarter of `read_post`, bench/archive.py): a plain
+#: key at column 0 (well under YAML's 1,024 characters) and, after `: `, nothing, a
+#: double-quoted string without escapes or quotes, or a one-line plain scalar: no indicator
+#: first, no `: ` or ` #` inside, no `:` last. Anything else (comments, blank or indented lines,
+#: CR, tabs, characters YAML treats specially) is read by YAML.
+SIMPLE_FRONT_MATTER_RE = re.compile(
+    r"[\x20-\x7e\n\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]*"
+)
+SIMPLE_LINE_RE = re.compile(
+    r"(?P<key>[A-Za-z_][A-Za-z0-9_]{0,100}):"
+    r"(?:[ ]+(?:\"(?P<quoted>[^\"\\]*)\"|(?P<plain>[^-?:,\[\]{}#&*!|>'\"%@`\s].*?)))?[ ]*"
+)
 #: How much of an unreadable post goes to quarantine.
 EXCERPT_CHARS = 500
 #: Jekyll's front matter: `---` line, YAML, `---` (or `...`) line.
@@ -169,7 +182,7 @@ def split_post(file_name: str, text: str) -> Post:
     if not match:
         raise PostError(file_name, "no YAML front matter")
     try:
-        data = yaml.load(match.group(2) or "", Loader=YAML_LOADER) or {}
+        data = front_matter_data(match.group(2) or "")
     except yaml.YAMLError as exc:
         raise PostError(file_name, f"front matter is not valid YAML ({exc})") from None
     if not isinstance(data, dict):
@@ -177,6 +190,31 @@ def split_post(file_name: str, text: str) -> Post:
     post = Post(file_name, bom + match.group(0), data, _segments(text[match.end() :]))
     published_at(post)  # raises PostError for a date Jekyll would reject
     return post
+
+
+def front_matter_data(text: str) -> object:
+    """The front matter as YAML's base loader reads it (every scalar a string; {} when empty);
+    trivially simple front matter (`SIMPLE_LINE_RE`) without YAML, to the same result."""
+    data = _simple_front_matter(text)
+    if data is None:
+        data = yaml.load(text, Loader=YAML_LOADER) or {}
+    return data
+
+
+def _simple_front_matter(text: str) -> dict[str, str] | None:
+    """The mapping of front matter made of simple lines only, else None."""
+    if not text.endswith("\n") or not SIMPLE_FRONT_MATTER_RE.fullmatch(text):
+        return None
+    data: dict[str, str] = {}
+    for line in text[:-1].split("\n"):
+        found = SIMPLE_LINE_RE.fullmatch(line)
+        if found is None:
+            return None
+        quoted, plain = found.group("quoted", "plain")
+        if plain is not None and (": " in plain or " #" in plain or plain.endswith(":")):
+            return None
+        data[found.group("key")] = quoted if quoted is not None else plain or ""
+    return data
 
 
 def post_item(post: Post) -> PostItem:
