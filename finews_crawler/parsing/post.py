@@ -339,17 +339,22 @@ def _title(data: dict[str, object], stem: str) -> str:
 
 def _segments(body: str) -> list[tuple[str, str]]:
     """Split the Markdown after the front matter into verbatim, classified segments."""
-    lines = re.split(r"(?<=\n)", body)
+    # Lines with their `\n` (only `\n` ends a line here, as in Jekyll), without an empty last one.
+    lines = [line + "\n" for line in body.split("\n")]
+    lines[-1] = lines[-1][:-1]
     groups: list[list[str]] = []  # alternating runs of blank and non-blank lines
+    blank_group = False
     for line in lines:
         if not line:
             continue
         blank = not line.strip()
-        if groups and (not groups[-1][0].strip()) == blank:
+        if groups and blank_group == blank:
             groups[-1].append(line)
         else:
             groups.append([line])
+            blank_group = blank
     segments: list[tuple[str, str]] = []
+    first = True  # no block yet: only the first block can be the digest
     for group in groups:
         text = "".join(group)
         if not group[0].strip():
@@ -357,7 +362,8 @@ def _segments(body: str) -> list[tuple[str, str]]:
             continue
         # The last line end of a block belongs to the separator after it.
         stripped = text.rstrip("\r\n")
-        segments.append((_kind(stripped, first=not any(k != "sep" for k, _ in segments)), stripped))
+        segments.append((_kind(stripped, first=first), stripped))
+        first = False
         if len(stripped) < len(text):
             segments.append(("sep", text[len(stripped) :]))
     merged: list[tuple[str, str]] = []
