@@ -33,8 +33,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import yaml
-from lxml import etree
-from parsel import Selector
+from lxml import etree, html
 
 from finews_crawler.items import ArticleItem
 from finews_crawler.parsing.readers.content import PostContent
@@ -53,6 +52,23 @@ POST_NAME_RE = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<stem>[^/\\]+)\.(?:m
 #: The base loader keeps every scalar a string (no YAML date/number guessing); libyaml's (C)
 #: when PyYAML was built with it: the pure-Python scanner was 55% of `read_post` (bench/).
 YAML_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+#: The rendered post's parser: parsel's for `Selector(text=...)` (lenient, huge trees), called
+#: directly: the Selector's JSON probe and a parser built per post were a third of
+#: `rendered_blocks` (bench/archive.py). One per process: lxml parsers may be reused.
+HTML_PARSER = html.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
+#: Front matter the generator wrote (`key: value` lines) is read without YAML when each line is
+#: trivially a key and a string (YAML was a quarter of `read_post`, bench/archive.py): a plain
+#: key at column 0 (well under YAML's 1,024 characters) and, after `: `, nothing, a
+#: double-quoted string without escapes or quotes, or a one-line plain scalar: no indicator
+#: first, no `: ` or ` #` inside, no `:` last. Anything else (comments, blank or indented lines,
+#: CR, tabs, characters YAML treats specially) is read by YAML.
+SIMPLE_FRONT_MATTER_RE = re.compile(
+    r"[\x20-\x7e\n\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]*"
+)
+SIMPLE_LINE_RE = re.compile(
+    r"(?P<key>[A-Za-z_][A-Za-z0-9_]{0,100}):"
+    r"(?:[ ]+(?:\"(?P<quoted>[^\"\\]*)\"|(?P<plain>[^-?:,\[\]{}#&*!|>'\"%@`\s].*?)))?[ ]*"
+)
 #: How much of an unreadable post goes to quarantine.
 EXCERPT_CHARS = 500
 #: Jekyll's front matter: `---` line, YAML, `---` (or `...`) line.
@@ -166,7 +182,7 @@ def split_post(file_name: str, text: str) -> Post:
     if not match:
         raise PostError(file_name, "no YAML front matter")
     try:
-        data = yaml.load(match.group(2) or "", Loader=YAML_LOADER) or {}
+        data = front_matter_data(match.group(2) or "")
     except yaml.YAMLError as exc:
         raise PostError(file_name, f"front matter is not valid YAML ({exc})") from None
     if not isinstance(data, dict):
@@ -174,6 +190,31 @@ def split_post(file_name: str, text: str) -> Post:
     post = Post(file_name, bom + match.group(0), data, _segments(text[match.end() :]))
     published_at(post)  # raises PostError for a date Jekyll would reject
     return post
+
+
+def front_matter_data(text: str) -> object:
+    """The front matter as YAML's base loader reads it (every scalar a string; {} when empty);
+    trivially simple front matter (`SIMPLE_LINE_RE`) without YAML, to the same result."""
+    data = _simple_front_matter(text)
+    if data is None:
+        data = yaml.load(text, Loader=YAML_LOADER) or {}
+    return data
+
+
+def _simple_front_matter(text: str) -> dict[str, str] | None:
+    """The mapping of front matter made of simple lines only, else None."""
+    if not text.endswith("\n") or not SIMPLE_FRONT_MATTER_RE.fullmatch(text):
+        return None
+    data: dict[str, str] = {}
+    for line in text[:-1].split("\n"):
+        found = SIMPLE_LINE_RE.fullmatch(line)
+        if found is None:
+            return None
+        quoted, plain = found.group("quoted", "plain")
+        if plain is not None and (": " in plain or " #" in plain or plain.endswith(":")):
+            return None
+        data[found.group("key")] = quoted if quoted is not None else plain or ""
+    return data
 
 
 def post_item(post: Post) -> PostItem:
@@ -226,7 +267,9 @@ def rendered_blocks(post: Post) -> list[etree._Element]:
         elif kind == "body":
             parts.append(markdown_to_html(text))
     body = "\n\n".join(parts)
-    document = Selector(text=f"<html><body><section>\n{body}\n</section></body></html>").root
+    # As parsel reads `Selector(text=...)`: NUL characters dropped, UTF-8 to the parser.
+    markup = f"<html><body><section>\n{body}\n</section></body></html>".replace("\x00", "")
+    document = etree.fromstring(markup.encode("utf-8"), parser=HTML_PARSER)
     return list(document.find("body/section"))
 
 
@@ -296,17 +339,22 @@ def _title(data: dict[str, object], stem: str) -> str:
 
 def _segments(body: str) -> list[tuple[str, str]]:
     """Split the Markdown after the front matter into verbatim, classified segments."""
-    lines = re.split(r"(?<=\n)", body)
+    # Lines with their `\n` (only `\n` ends a line here, as in Jekyll), without an empty last one.
+    lines = [line + "\n" for line in body.split("\n")]
+    lines[-1] = lines[-1][:-1]
     groups: list[list[str]] = []  # alternating runs of blank and non-blank lines
+    blank_group = False
     for line in lines:
         if not line:
             continue
         blank = not line.strip()
-        if groups and (not groups[-1][0].strip()) == blank:
+        if groups and blank_group == blank:
             groups[-1].append(line)
         else:
             groups.append([line])
+            blank_group = blank
     segments: list[tuple[str, str]] = []
+    first = True  # no block yet: only the first block can be the digest
     for group in groups:
         text = "".join(group)
         if not group[0].strip():
@@ -314,7 +362,8 @@ def _segments(body: str) -> list[tuple[str, str]]:
             continue
         # The last line end of a block belongs to the separator after it.
         stripped = text.rstrip("\r\n")
-        segments.append((_kind(stripped, first=not any(k != "sep" for k, _ in segments)), stripped))
+        segments.append((_kind(stripped, first=first), stripped))
+        first = False
         if len(stripped) < len(text):
             segments.append(("sep", text[len(stripped) :]))
     merged: list[tuple[str, str]] = []

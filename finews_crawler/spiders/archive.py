@@ -113,6 +113,9 @@ class ArchiveSpider(scrapy.Spider):
         "DOWNLOADER_MIDDLEWARES_BASE": {},
         "DOWNLOADER_MIDDLEWARES": {},
         "LOG_FORMATTER": f"{__name__}.ArchiveLogFormatter",
+        # Bigger transactions: the posts are all there, none waits for a page to download.
+        "FINEWS_STORE_BATCH_SIZE": defaults.ARCHIVE_STORE_BATCH_SIZE,
+        "FINEWS_STORE_MAX_PENDING": defaults.ARCHIVE_STORE_MAX_PENDING,
     }
 
     def __init__(
