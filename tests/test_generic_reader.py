@@ -67,6 +67,19 @@ def test_a_date_labelled_as_an_update_or_a_print_time_is_not_the_published_one(l
     assert published_date(line).iso() == PUBLISHED
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Editor: Zhang Wei · 2022-03-30 23:23:14",
+        "2022-03-30 23:23:14 · Editor: Zhang Wei",
+        "Credit: Reuters | 2022-03-30 23:23:14",
+        "Posted by editor on 2022-03-30 23:23:14",
+    ],
+)
+def test_a_byline_beside_the_date_is_not_an_update_label(line: str) -> None:
+    assert published_date(line).iso() == PUBLISHED
+
+
 def test_meta_and_json_ld_modified_dates_before_the_published_ones_are_not_taken() -> None:
     head = (
         '<meta property="article:modified_time" content="2022-03-31T02:23:14+08:00">'

@@ -308,7 +308,9 @@ class FinewsSpider(scrapy.Spider):
         """Put what the share host said on the item (read by `parsing.share`), then emit it."""
         item: ArticleItem = response.meta["item"]
         self.crawler.stats.inc_value(f"finews/share/status/{response.status}")
-        document = response.text if isinstance(response, TextResponse) else None
+        # Only a page that was served is read: an error page is not decoded for nothing.
+        served = response.status == 200 and isinstance(response, TextResponse)
+        document = response.text if served else None
         share = read_share_page(response.status, document)
         item.share_status, item.share_title, item.share_text = share.status, share.title, share.text
         yield item

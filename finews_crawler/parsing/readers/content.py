@@ -60,7 +60,7 @@ def is_paragraph(node: etree._Element, paragraphs: Sequence[str] = PARAGRAPHS) -
 
 def is_back_link_line(node: etree._Element, paragraphs: Sequence[str] = PARAGRAPHS) -> bool:
     """A paragraph of back links only: `返回X新闻` / `返回首页` links and separators."""
-    if node.tag.lower() != "p" and not is_paragraph(node, paragraphs):
+    if not is_paragraph(node, paragraphs):
         return False
     links = node.findall(".//a")
     # Cheap first: a body paragraph rarely opens with a link, let alone a `返回` one.
@@ -76,7 +76,7 @@ def is_back_link_line(node: etree._Element, paragraphs: Sequence[str] = PARAGRAP
 
 def is_link_line(node: etree._Element, paragraphs: Sequence[str] = PARAGRAPHS) -> bool:
     """A paragraph that is just the share or upstream URL (as a link), or the text `<>`."""
-    if node.tag.lower() != "p" and not is_paragraph(node, paragraphs):
+    if not is_paragraph(node, paragraphs):
         return False
     links = node.findall(".//a")
     if not links:

@@ -67,8 +67,11 @@ _OFFSET_RE = re.compile(
 _CLOCK_RE = re.compile(r"[T ]\d{1,2}:\d{2}(?P<second>:\d{2})?")
 #: Words that say a date is not the publication's: an update, an edit, the time of printing or
 #: of access (`更新于`, `最后修改：`, `Updated`, `打印时间：`, `Accessed on`, `... 更新`).
+#: An English word starts a word (not "Credit"), and "edit" is not "Editor": a byline is not an
+#: update.
 _NOT_PUBLISHED_WORDS = (
-    r"(?:更新|修改|修订|编辑于|打印|访问|update|modif|edit|revis|print|access|retriev)"
+    r"(?:更新|修改|修订|编辑于|打印|访问"
+    r"|(?<![a-z])(?:update|modif|edit(?!or)|revis|print|access|retriev))"
 )
 _NOT_PUBLISHED_RE = re.compile(_NOT_PUBLISHED_WORDS, re.IGNORECASE)
 #: Such a word as the label before a date (`更新于 2022-...`).

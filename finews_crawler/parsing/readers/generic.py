@@ -100,7 +100,6 @@ _BLOCKS = frozenset({"p", "div", "blockquote", "li", "td", "center", "section", 
 _WORD_SPLIT_RE = re.compile(r"[\s_-]+")
 _STRING = etree.XPath("string()")
 _DIGIT_RE = re.compile(r"\d")
-_WHITESPACE_RE = re.compile(r"\s+")
 _TAGS_LABEL_RE = re.compile(r"\s*(?:tags?|标签)\s*[:：]", re.IGNORECASE)
 #: A byline, credits or reading-time line (`作者：X 来源：Y`, `By X · 3 min read`).
 _BYLINE_RE = re.compile(
@@ -327,13 +326,13 @@ class _PostFinder:
     def _is_teaser(self, children: list[etree._Element], index: int) -> bool:
         """A standfirst that repeats the post's opening (the excerpt, truncated or whole, maybe
         over several of its blocks) before the post: the text of the next blocks opens with it."""
-        text = _compact(inline_text(children[index])).rstrip(_ELLIPSIS)
+        text = squeeze(inline_text(children[index])).rstrip(_ELLIPSIS)
         if len(text) < _EXCERPT_KEY_MIN:
             return False
         for at in range(index + 1, min(index + 1 + _TEASER_LOOKAHEAD, len(children))):
             joined = ""
             for child in children[at:]:
-                joined += _compact(inline_text(child))
+                joined += squeeze(inline_text(child))
                 if len(joined) >= len(text) or not text.startswith(joined):
                     break
             if joined.startswith(text):
@@ -522,11 +521,6 @@ def _top_block(element: etree._Element) -> etree._Element:
             break
         element = parent
     return element
-
-
-def _compact(text: str) -> str:
-    """Text without any whitespace (to compare texts laid out in different blocks)."""
-    return _WHITESPACE_RE.sub("", text)
 
 
 def _unwrap(element: etree._Element) -> etree._Element:
