@@ -45,6 +45,7 @@ from finews_crawler import defaults
 from finews_crawler.health import OK_VERDICTS, error_count
 from finews_crawler.processes.liveness import this_process
 from finews_crawler.signals import runs_killed
+from finews_crawler.store.repository import RUN_COUNTS
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: The counts an alert carries (crawl_runs columns, crawler stats `finews/<name>`).
-COUNTS = ("new", "updated", "unchanged", "merged", "duplicate", "quarantined")
 #: Longest part of a failing command's stderr put in the log.
 STDERR_EXCERPT = 500
 
@@ -191,9 +191,10 @@ def run_alert(stats: Mapping[str, Any], spider: str) -> dict[str, Any]:
     counts = {
         "pages": stats.get("finews/pages", 0) + stats.get("finews/listing_pages", 0),
         "articles_listed": stats.get("finews/articles_listed", 0),
-        **{name: stats.get(f"finews/{name}", 0) for name in COUNTS},
         "errors": error_count(stats),
     }
+    # The other counters of crawl_runs, each from its stat `finews/<name>`.
+    counts |= {name: stats.get(f"finews/{name}", 0) for name in RUN_COUNTS if name not in counts}
     started = stats.get("start_time")
     return {
         "spider": spider,
@@ -213,7 +214,7 @@ def killed_alert(run: Mapping[str, Any]) -> dict[str, Any]:
         "run_id": run["id"],
         "verdict": run["verdict"],
         "reasons": list(run["health_reasons"]),
-        "stats": {"pages": run["pages"], **{name: run[name] for name in COUNTS}},
+        "stats": {name: run[name] for name in RUN_COUNTS},
         "host": run["host"],
         "started_at": run["started_at"],
     }

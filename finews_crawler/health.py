@@ -53,8 +53,6 @@ UNHEALTHY = "unhealthy"
 FAILED = "failed"
 INTERRUPTED = "interrupted"
 SKIPPED = "skipped"
-#: Outcome and verdict of a run found `running` with its process gone.
-KILLED = "killed"
 #: Verdicts of runs that need no one's attention.
 OK_VERDICTS = (HEALTHY, SKIPPED)
 #: Stat prefix of the article pages each layout (reader) read: `finews/layout/<name>`.

@@ -22,21 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from finews_crawler.processes.liveness import pid_alive
+
 logger = logging.getLogger(__name__)
 
 SUFFIX = ".jsonl"
 CLAIM = ".claimed-"
 _counter = itertools.count()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Spool:
@@ -72,7 +64,7 @@ class Spool:
                 found.append(path)
             elif CLAIM in path.name:
                 pid = path.name.rsplit(CLAIM, 1)[1]
-                if pid.isdigit() and not _pid_alive(int(pid)) and int(pid) != os.getpid():
+                if pid.isdigit() and not pid_alive(int(pid)) and int(pid) != os.getpid():
                     found.append(path)
         return sorted(found, key=lambda p: p.name)
 

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from finews_crawler.health import HEALTHY
+from finews_crawler.store.engine import sqlite_file
 from finews_crawler.store.merge import format_timestamp
 from finews_crawler.store.models import Article, CrawlRun, QuarantineEntry
 from finews_crawler.store.spool import Spool
@@ -128,10 +129,11 @@ def database_size(repository: Repository) -> dict[str, int]:
     """Bytes the database takes: SQLite's file and its write-ahead log; PostgreSQL's
     pg_database_size."""
     if repository.dialect == "sqlite":
-        path = Path(repository.engine.url.database or "")
-        sizes = {}
-        for name, file in (("file", path), ("wal", Path(f"{path}-wal"))):
-            sizes[name] = file.stat().st_size if file.is_file() else 0
+        path = sqlite_file(repository.engine.url)
+        sizes = {"file": 0, "wal": 0}
+        if path is not None:
+            for name, file in (("file", path), ("wal", Path(f"{path}-wal"))):
+                sizes[name] = file.stat().st_size if file.is_file() else 0
         return {"bytes": sizes["file"] + sizes["wal"], "wal_bytes": sizes["wal"]}
     with repository.engine.connect() as connection:
         size = connection.execute(text("SELECT pg_database_size(current_database())")).scalar()
@@ -151,7 +153,7 @@ def spool_backlog(directory: str | os.PathLike[str], now: datetime) -> dict[str,
         except FileNotFoundError:  # replayed since it was listed
             continue
         size += stat.st_size
-        records += len(spool.read(path))
+        records += _count_lines(path)
         oldest = stat.st_mtime if oldest is None else min(oldest, stat.st_mtime)
     age = None if oldest is None else round(max(0.0, now.timestamp() - oldest), 1)
     return {
@@ -161,3 +163,13 @@ def spool_backlog(directory: str | os.PathLike[str], now: datetime) -> dict[str,
         "bytes": size,
         "oldest_age_seconds": age,
     }
+
+
+def _count_lines(path: Path) -> int:
+    """Records in a spool file (one JSON object a line), counted without parsing them: a read-only
+    check need not decode what the next replay will."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            return sum(1 for line in handle if line.strip())
+    except FileNotFoundError:  # replayed since it was listed
+        return 0
