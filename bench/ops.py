@@ -27,6 +27,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from corpus import OUT, build_corpus  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from finews_crawler import defaults  # noqa: E402
 from finews_crawler.store import Repository  # noqa: E402
 from finews_crawler.store import status as queries  # noqa: E402
 from finews_crawler.store.backup import backup_sqlite  # noqa: E402
@@ -106,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         def status():
             queries.database_size(repository)
             queries.last_successful_runs(repository, now)
-            queries.articles_growth(repository, now, 7)
-            queries.quarantine_growth(repository, now, 7)
+            queries.articles_growth(repository, now, defaults.STATUS_BASELINE_DAYS)
+            queries.quarantine_growth(repository, now, defaults.STATUS_BASELINE_DAYS)
 
         status()  # the page cache warm, as for a monitor calling every few minutes
         _, wall, cpu = timed(status)

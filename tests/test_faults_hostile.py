@@ -15,12 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.cli_runner import ScrapyRunner, finews_cli
-from support.fault_runs import (
-    PROJECT_ROOT,
-    export_records,
-    setting_args,
-)
+from support.cli_runner import PROJECT_ROOT, ScrapyRunner, finews_cli
+from support.fault_runs import export_records, setting_args
 from support.truth import assert_matches_truth
 
 from localsite.hostile import (

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
-from support.cli_runner import finews_cli
+from support.cli_runner import PROJECT_ROOT, finews_cli
 from support.db_fixtures import PG_SERVER_URL, fresh_pg_database, pg_unavailable_reason, truth_row
-from support.fault_runs import PROJECT_ROOT, export_records, setting_args
+from support.fault_runs import export_records, setting_args
 
 from finews_crawler.items import ArticleItem
 from finews_crawler.store import Repository

@@ -13,7 +13,6 @@ from scrapy.exceptions import NotConfigured
 from finews_crawler import defaults
 
 if TYPE_CHECKING:
-    from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
 SCHEDULER = "finews_crawler.distributed.scheduler.RedisScheduler"
@@ -29,13 +28,6 @@ class RedisFrontier:
     `SCHEDULER_QUEUE_CLASS` are not used: run ids, FINEWS_REDIS_KEY and the close protocol
     (docs/distributed.md) replace them. `SCHEDULER_SERIALIZER` and `REDIS_PARAMS` are honoured.
     """
-
-    def __init__(self, crawler: Crawler | None = None) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RedisFrontier:
-        return cls(crawler)
 
     def update_settings(self, settings: BaseSettings) -> None:
         url = str(settings.get("FINEWS_REDIS_URL") or defaults.REDIS_URL).strip()

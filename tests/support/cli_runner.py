@@ -21,6 +21,14 @@ SCRAPY_TIMEOUT = 180.0
 _URL_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.I)
 
 
+def clean_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without its FINEWS_* variables (a developer's shell must not
+    reach the tests' crawls), plus `env`."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FINEWS_")}
+    environment.update(env or {})
+    return environment
+
+
 def finews_cli(
     args: Sequence[str],
     env: Mapping[str, str] | None = None,
@@ -28,9 +36,7 @@ def finews_cli(
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
     """`finews ARGS` in a subprocess (FINEWS_* of this process dropped, `env` added)."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("FINEWS_")}
-    environment.update(env or {})
-    return run_module("finews_crawler.cli", args, environment, cwd, timeout)
+    return run_module("finews_crawler.cli", args, clean_environment(env), cwd, timeout)
 
 
 def finews_background(
@@ -43,12 +49,10 @@ def finews_background(
     """`finews ARGS` started in a subprocess and left running (as `finews_cli` sets it up);
     its output goes to pipes: read them after it ends (`communicate`). `own_session`: in a
     process group of its own, so that its children can be found by it too."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("FINEWS_")}
-    environment.update(env or {})
     return subprocess.Popen(
         [sys.executable, "-m", "finews_crawler.cli", *args],
         cwd=cwd,
-        env=environment,
+        env=clean_environment(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -101,8 +105,7 @@ class ScrapyRunner:
         self.spool_dir = tmp_path / "spool"
 
     def environment(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
-        merged = {k: v for k, v in os.environ.items() if not k.startswith("FINEWS_")}
-        merged.update(
+        return clean_environment(
             {
                 "FINEWS_BASE_URL": self.base_url,
                 "FINEWS_SHARE_BASE_URL": self.base_url,
@@ -113,10 +116,9 @@ class ScrapyRunner:
                     filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
                 ),
                 "PYTHONUNBUFFERED": "1",
+                **(env or {}),
             }
         )
-        merged.update(env or {})
-        return merged
 
     def __call__(
         self,

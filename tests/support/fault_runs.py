@@ -1,20 +1,17 @@
 """Helpers shared by the fault-injection suite (tests/test_faults_*.py, tests/test_security.py).
 
-No tests here: crawl settings for fast fault runs, the `finews` CLI in a subprocess, the
-truth merged by infoCode, and a comparison of an export with it.
+No tests here: crawl settings for fast fault runs, their `-s` arguments, and the records of an
+export.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from localsite.server import setting_args as mirror_setting_args
 from support.cli_runner import finews_cli
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 #: Scrapy settings that keep a crawl through a faulty server short.
 FAST_SETTINGS: dict[str, str] = {

@@ -24,9 +24,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from finews_crawler.distributed.keys import run_keys
 from finews_crawler.site import normalize_info_code
 from finews_crawler.store.engine import normalize_url
-from localsite.server import MirrorServer
+from localsite.server import MirrorServer, setting_args
+from support.cli_runner import clean_environment
 from support.truth import truth_rows
 
 REDIS_URL = os.environ.get("FINEWS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -70,7 +72,7 @@ def run_id(redis_client) -> Iterator[str]:
     """A fresh run id; whatever a test leaves under it in Redis is removed afterwards."""
     run = new_run_id()
     yield run
-    keys = list(redis_client.scan_iter(match=f"finews:{run}:*"))
+    keys = list(redis_client.scan_iter(match=run_keys(run).match))
     if keys:
         redis_client.delete(*keys)
 
@@ -81,14 +83,14 @@ def run_id(redis_client) -> Iterator[str]:
 def run_redis_keys(redis_client, run: str) -> dict[str, int]:
     """The run's keys and their TTLs."""
     return {
-        key.decode(): redis_client.ttl(key) for key in redis_client.scan_iter(f"finews:{run}:*")
+        key.decode(): redis_client.ttl(key) for key in redis_client.scan_iter(run_keys(run).match)
     }
 
 
 def assert_only_done_marker(redis_client, run: str) -> None:
     keys = run_redis_keys(redis_client, run)
-    assert list(keys) == [f"finews:{run}:done"], keys
-    assert 0 < keys[f"finews:{run}:done"] <= DONE_TTL
+    assert list(keys) == [run_keys(run).done], keys
+    assert 0 < keys[run_keys(run).done] <= DONE_TTL
 
 
 # --- the bundled site and what a run stored ---------------------------------------------------
@@ -156,20 +158,20 @@ class Worker:
     ) -> None:
         self.name = name
         self.log = tmp_path / f"{name}.log"
-        env = {
-            **os.environ,
-            "SCRAPY_SETTINGS_MODULE": "finews_crawler.settings",
-            "FINEWS_REDIS_URL": REDIS_URL,
-            "FINEWS_BASE_URL": mirror.url,
-            "FINEWS_SHARE_BASE_URL": mirror.url,
-            "FINEWS_DATABASE_URL": database_url,
-            "FINEWS_SPOOL_DIR": str(tmp_path / "spool"),
-        }
+        env = clean_environment(
+            {
+                "SCRAPY_SETTINGS_MODULE": "finews_crawler.settings",
+                "FINEWS_REDIS_URL": REDIS_URL,
+                "FINEWS_BASE_URL": mirror.url,
+                "FINEWS_SHARE_BASE_URL": mirror.url,
+                "FINEWS_DATABASE_URL": database_url,
+                "FINEWS_SPOOL_DIR": str(tmp_path / "spool"),
+            }
+        )
         command = [sys.executable, "-m", "scrapy", "crawl", "finews"]
         if run_id:
             command += ["-a", f"run_id={run_id}"]
-        for key, value in {**TEST_SETTINGS, **settings, "LOG_FILE": str(self.log)}.items():
-            command += ["-s", f"{key}={value}"]
+        command += setting_args({**TEST_SETTINGS, **settings, "LOG_FILE": str(self.log)})
         self.started = time.monotonic()
         self.process = subprocess.Popen(
             command,
