@@ -438,19 +438,24 @@ class _PostFinder:
         for element in self.around_post:
             tag = element.tag.lower()
             dates = _machine_dates(element)
+            line = None
+            if tag not in ("html", "body") and not _has_block_child(element):
+                text = _raw_text(element)
+                if _DIGIT_RE.search(text) and len(text.strip()) <= 2 * _DATE_LINE_CHARS:
+                    line = inline_text(element)
+                    if len(line) > _DATE_LINE_CHARS:
+                        line = None
+            # Cheap first: most elements around the post show no date at all.
+            if not dates and line is None:
+                continue
             if _is_update(element, labelled=bool(dates) or tag == "time"):
                 continue
             if self._of_another_article(element):
                 continue
             is_after = self.position[element] > body_at
             (after if is_after else machine).extend(dates)
-            if tag in ("html", "body") or _has_block_child(element):
-                continue
-            text = _raw_text(element)
-            if _DIGIT_RE.search(text) and len(text.strip()) <= 2 * _DATE_LINE_CHARS:
-                text = inline_text(element)
-                if len(text) <= _DATE_LINE_CHARS:
-                    (after if is_after else shown).append(published_date(text))
+            if line is not None:
+                (after if is_after else shown).append(published_date(line))
         return machine + shown, after
 
     def _of_another_article(self, element: etree._Element) -> bool:
