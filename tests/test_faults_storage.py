@@ -23,13 +23,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from support.cli_runner import finews_background
+from support.cli_runner import PROJECT_ROOT, finews_background
 from support.db_fixtures import fresh_pg_database, pg_unavailable_reason
-from support.fault_runs import (
-    PROJECT_ROOT,
-    export_records,
-    setting_args,
-)
+from support.fault_runs import export_records, setting_args
 from support.truth import assert_matches_truth
 
 from finews_crawler.store.engine import normalize_url
