@@ -17,8 +17,9 @@ is a second core), and prints, per N (the median run of --repeat):
 - the 2-core bound: the posts/s two idle cores would allow, posts over the larger of the command's
   own CPU time (one core) and half the total (both): this machine is shared, and the wall-time
   figures are only as good as the load average printed beside them;
-- peak RSS: of the command process (`ru_maxrss`) and with its parser and writer processes
-  (their `VmHWM`, read every 0.25 s while they run), against the 300 MiB target;
+- peak RSS: of the command process and with its parser and writer processes (each one's own
+  `VmHWM`, read every 0.25 s while they run: `ru_maxrss` of a process that waited for its
+  children is theirs when one of them grew bigger), against the 300 MiB target;
 - articles stored and the run's verdict, from `crawl_runs`.
 
 Targets: >= 2,000 posts/s, peak RSS < 300 MiB with the child processes, and flat: the peak at
@@ -111,9 +112,11 @@ def import_once(archive: Path, work: Path, profile: Path | None = None) -> dict:
     env["FINEWS_SPOOL_DIR"] = str(work / "spool")
     started = time.monotonic()
     proc = subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.PIPE, text=True)
+    main_peak_kib = 0
     children_peak_kib: dict[int, int] = {}
     children_cpu_s: dict[int, float] = {}
     while True:
+        main_peak_kib = max(main_peak_kib, peak_rss_kib(proc.pid))
         for child in child_pids(proc.pid):
             children_peak_kib[child] = max(children_peak_kib.get(child, 0), peak_rss_kib(child))
             children_cpu_s[child] = max(children_cpu_s.get(child, 0.0), cpu_seconds(child))
@@ -129,7 +132,7 @@ def import_once(archive: Path, work: Path, profile: Path | None = None) -> dict:
     with sqlite3.connect(database) as db:
         articles = db.execute("SELECT count(*) FROM articles").fetchone()[0]
         verdict, stats = db.execute("SELECT verdict, stats FROM crawl_runs").fetchone()
-    main_mib = usage.ru_maxrss / 1024
+    main_mib = main_peak_kib / 1024
     cpu = usage.ru_utime + usage.ru_stime  # the command and the children it waited for
     helpers = sum(children_cpu_s.values())
     return {

@@ -15,7 +15,8 @@ server has its own interpreter and core) and measures, in one run:
   fresh SQLite file, items/s;
 - rerun cost: a second full crawl into the same database with nothing new, its requests and wall
   time as a share of the first;
-- peak memory: peak RSS of each crawl process (`ru_maxrss`, each crawl is its own process);
+- peak memory: peak RSS of each crawl process (its own `ru_maxrss`, each crawl is its own
+  process), and of its parser and writer processes;
 - export rate: `finews export --format jsonl` of the crawled database, records/s.
 
 Crawl settings: AUTOTHROTTLE_ENABLED=0, DOWNLOAD_DELAY=0, CONCURRENT_REQUESTS(_PER_DOMAIN)=16,
@@ -119,7 +120,7 @@ def crawl(spider: str, url: str, database: Path, work: Path, tag: str) -> dict:
         # Watched from here, not from inside the crawl: the parser's and the writer's peaks.
         for child in child_pids(proc.pid):
             children_peak_kib[child] = max(children_peak_kib.get(child, 0), peak_rss_kib(child))
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
         time.sleep(0.25)
@@ -133,7 +134,8 @@ def crawl(spider: str, url: str, database: Path, work: Path, tag: str) -> dict:
         pages=pages,
         articles=stats.get("finews/pages", 0),
         requests=stats.get("downloader/request_count", 0),
-        peak_mib=max(usage.ru_maxrss, result["peak_rss_kib"]) / 1024,
+        # The crawl's own: wait4's ru_maxrss is a child's when the parser or writer grew bigger.
+        peak_mib=result["peak_rss_kib"] / 1024,
         children_peak_mib=sum(children_peak_kib.values()) / 1024,
         pages_per_s=pages / result["wall"] if result["wall"] else 0.0,
         errors=error_count(stats),

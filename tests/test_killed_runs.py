@@ -150,7 +150,7 @@ def test_migration_0005_adds_and_removes_host_and_pid(empty_url: str) -> None:
     try:
         columns = {column["name"] for column in inspect(engine).get_columns("crawl_runs")}
         assert {"host", "pid"}.isdisjoint(columns) and {"outcome", "verdict"} <= columns
-        assert upgrade(engine) == head_revision() == "0005"
+        assert upgrade(engine) == head_revision() == "0006"
         with engine.connect() as connection:
             assert schema_differences(connection) == []
             rows = connection.exec_driver_sql("SELECT id, host, pid FROM crawl_runs").all()

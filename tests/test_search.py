@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,9 +22,11 @@ from support.db_fixtures import (  # noqa: F401 - fixtures
     repository,
     truth_rows,
 )
+from support.schema import downgrade
 
 from finews_crawler import cli
 from finews_crawler.store import Repository
+from finews_crawler.store.migrate import upgrade
 from finews_crawler.store.search import contains, fold, make_snippet, normalize_query, search
 
 QUERIES = {
@@ -147,6 +150,50 @@ def test_index_follows_revision_merge_and_delete(corpus: Repository) -> None:
     assert found(corpus, "钒电池") == []
     assert set(found(corpus, "股")) == truth(corpus, "股")
     _fts_consistent(corpus)
+
+
+def _update_trigger_sql(store: Repository) -> str:
+    with store.engine.connect() as connection:
+        return connection.execute(
+            text("SELECT sql FROM sqlite_master WHERE name = 'article_search_update'")
+        ).scalar_one()
+
+
+def test_a_merge_that_keeps_the_text_leaves_the_index_alone(tmp_path: Path) -> None:
+    """Migration 0006: the update trigger re-indexes an article only when its text changed (a
+    merge sets the text columns to what they were), and 0005's trigger comes back on downgrade."""
+    url = f"sqlite:///{tmp_path / 'search.sqlite3'}"
+    rows = truth_rows()
+    with Repository(url) as store:
+        store.write_items(rows)
+        assert "WHEN old.title IS NOT new.title" in _update_trigger_sql(store)
+        segments = _index_segments(store)
+        plain = next(row for row in rows if row["info_code"])
+        copy = {**plain, "url": "/othermedia/" + plain["url"].rsplit("/", 1)[1]}
+        copy["categories"] = ["othermedia"]
+        assert store.write_items([copy])["merged"] == 1
+        assert _index_segments(store) == segments  # nothing re-indexed
+        _fts_consistent(store)
+    downgrade(url, "0005")
+    with Repository(url, migrate=False) as store:
+        assert "WHEN" not in _update_trigger_sql(store)
+        segments = _index_segments(store)
+        copy["tags"] = [*copy["tags"], "另一个标签"]
+        assert store.write_items([copy])["merged"] == 1
+        assert _index_segments(store) != segments  # 0005's trigger: the same text re-indexed
+        assert upgrade(store.engine) == "0006"
+        assert "WHEN old.title IS NOT new.title" in _update_trigger_sql(store)
+        revised = {**plain, "body_text": "修订后的正文提到钇元素。"}
+        assert store.write_items([revised])["updated"] == 1
+        assert found(store, "钇元素") == [plain["url"]]
+        _fts_consistent(store)
+
+
+def _index_segments(store: Repository) -> list[tuple[int, bytes]]:
+    """The FTS5 table's stored segments and structure record: any write to the index adds one."""
+    with store.engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, block FROM article_search_data ORDER BY id"))
+        return [tuple(row) for row in rows]
 
 
 def test_query_rules() -> None:

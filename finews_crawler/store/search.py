@@ -8,12 +8,13 @@ the term in the title first, then the newest. Each hit carries a snippet around 
 
 How the index answers (migration `0004`):
 - SQLite: the FTS5 table `article_search` (trigram tokenizer, case-folded) is kept current by
-  triggers on `articles`. A query of three characters or more is a phrase query. A shorter one
-  is expanded through the index vocabulary (`article_search_vocab`) into every trigram that
-  starts with it; each indexed column ends with two padding characters, so every occurrence
-  starts a trigram. A query with letters is checked again with `instr(lower(...))` (SQLite's
-  `lower` folds A-Z only), so the index only ever narrows the candidates. A short query with
-  non-ASCII letters (whose folding the index does its own way) is answered by a scan.
+  triggers on `articles` (an update re-indexes an article only when its text changed: `0006`).
+  A query of three characters or more is a phrase query. A shorter one is expanded through
+  the index vocabulary (`article_search_vocab`) into every trigram that starts with it; each
+  indexed column ends with two padding characters, so every occurrence starts a trigram. A
+  query with letters is checked again with `instr(lower(...))` (SQLite's `lower` folds A-Z
+  only), so the index only ever narrows the candidates. A short query with non-ASCII letters
+  (whose folding the index does its own way) is answered by a scan.
 - PostgreSQL: `ILIKE` served by the pg_trgm GIN indexes, then the exact check with `strpos` over
   A-Z folded text (`translate`), which does not depend on the database's locale.
 """
