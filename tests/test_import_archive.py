@@ -91,7 +91,15 @@ def test_invalid_post_is_quarantined_and_the_import_goes_on(
 
 def test_find_posts_recurses_and_skips_repeats(tmp_path: Path) -> None:
     (tmp_path / "a" / "b").mkdir(parents=True)
-    for name in ("a/x.md", "a/b/y.md", "a/b/z.txt"):
+    for name in ("a/x.md", "a/b/y.md", "a/b/z.txt", "elsewhere/w.md", "elsewhere/v.md"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text("", "utf-8")
+    # A linked post file is read; a linked folder is not walked into (as os.walk does).
+    (tmp_path / "a" / "linked.md").symlink_to(tmp_path / "elsewhere" / "w.md")
+    (tmp_path / "a" / "folder.md").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     found = list(find_posts([tmp_path / "a", tmp_path / "a" / "x.md"]))
-    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a/b/y.md", "a/x.md"]
+    assert [Path(p).relative_to(tmp_path).as_posix() for p in found] == [
+        "a/b/y.md",
+        "a/linked.md",
+        "a/x.md",
+    ]

@@ -59,30 +59,36 @@ BACKLOG_PAUSE = 0.01
 SOURCES_KEPT = 2 * MAX_IN_FLIGHT
 
 
-def find_posts(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Every `*.md` under the given paths (files as given, folders recursively, sorted), each
-    once. Only the given paths are resolved (to skip a folder given twice, or a file inside a
-    folder given too): a `Path.resolve` per post cost more than reading it (bench/archive.py)."""
+def find_posts(paths: Iterable[str | Path]) -> Iterator[str]:
+    """Every `*.md` under the given paths (files as given, folders recursively, sorted; symlinked
+    folders not followed), each once. Only the given paths are resolved (to skip a folder given
+    twice, or a file inside a folder given too), and folders are listed with `os.scandir`, whose
+    entries know their type: a `Path` or a `stat` per post cost more than reading it
+    (bench/archive.py)."""
     seen: set[str] = set()
     for raw in paths:
         root = os.path.realpath(raw)
         if not os.path.isdir(root):
-            found = [(root, Path(raw))]
+            found = [(root, str(raw))]
         else:
-            relative = []
-            for folder, _, names in os.walk(root):
-                inside = os.path.relpath(folder, root)
-                parts = () if inside == "." else tuple(inside.split(os.sep))
-                relative += [(*parts, name) for name in names if name.endswith(".md")]
             found = [
-                (os.path.join(root, *parts), Path(raw, *parts))
-                for parts in sorted(relative)
-                if os.path.isfile(os.path.join(root, *parts))
+                (os.path.join(root, *parts), os.path.join(raw, *parts))
+                for parts in sorted(_post_files(root, ()))
             ]
         for key, post in found:
             if key not in seen:
                 seen.add(key)
                 yield post
+
+
+def _post_files(folder: str, parts: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    """The `*.md` files under `folder`, as path parts relative to where the walk began."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _post_files(entry.path, (*parts, entry.name))
+            elif entry.name.endswith(".md") and entry.is_file():
+                yield (*parts, entry.name)
 
 
 class ArchiveLogFormatter(LogFormatter):
@@ -128,7 +134,7 @@ class ArchiveSpider(scrapy.Spider):
             raise ValueError("the archive spider needs -a path=FILE_OR_FOLDER[,...]")
         self.run_id = run_id
         #: The post files, listed now: the progress bar needs the total as the spider opens.
-        self.files = [str(post) for post in find_posts(self.paths)]
+        self.files = list(find_posts(self.paths))
         self.progress_total = len(self.files)
         #: id(item) -> its post file, for the latest SOURCES_KEPT items yielded (which include
         #: every item still in the pipelines: no more than MAX_IN_FLIGHT + a batch are).
