@@ -24,10 +24,12 @@ the post verbatim (`Post.segments`), and the item carries the post's exact text
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from functools import cached_property
 from html import escape
 from pathlib import Path
 from urllib.parse import urljoin
@@ -136,15 +138,23 @@ class Post:
     def text(self) -> str:
         return self.front_matter + "".join(text for _, text in self.segments)
 
+    @cached_property
+    def published(self) -> datetime:
+        """`published_at(self)`, read once (`split_post` checks it, `post_item` uses it)."""
+        return published_at(self)
+
 
 def read_post(path: str | Path) -> PostItem:
     """Read one post file (bytes kept as they are: CRLF survives)."""
-    path = Path(path)
+    # os.path, not a Path per post: pathlib was a tenth of reading a post (bench/archive.py).
+    name = os.path.basename(path)
+    with open(path, "rb") as file:
+        raw = file.read()
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PostError(path.name, f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    return parse_post(path.name, text)
+        raise PostError(name, f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    return parse_post(name, text)
 
 
 def read_posts(paths: Iterable[str | Path]) -> list[PostItem | UnreadablePost]:
@@ -173,7 +183,7 @@ def parse_post(file_name: str, text: str) -> PostItem:
 
 def split_post(file_name: str, text: str) -> Post:
     """Split a post into front matter and verbatim body segments; PostError if Jekyll can't."""
-    file_name = Path(file_name).name
+    file_name = os.path.basename(file_name)
     if not POST_NAME_RE.match(file_name):
         raise PostError(file_name, "no date in the file name (expected YYYY-MM-DD-<name>.md)")
     bom = "\ufeff" if text.startswith("\ufeff") else ""  # Jekyll skips it; the round trip keeps it
@@ -188,7 +198,7 @@ def split_post(file_name: str, text: str) -> Post:
     if not isinstance(data, dict):
         raise PostError(file_name, "front matter is not a mapping")
     post = Post(file_name, bom + match.group(0), data, _segments(text[match.end() :]))
-    published_at(post)  # raises PostError for a date Jekyll would reject
+    post.published  # noqa: B018 - raises PostError for a date Jekyll would reject
     return post
 
 
@@ -226,7 +236,7 @@ def post_item(post: Post) -> PostItem:
     """
     stem = POST_NAME_RE.match(post.name).group("stem")  # type: ignore[union-attr]
     categories = _words(post.data.get("categories", post.data.get("category")))
-    published = published_at(post)
+    published = post.published
     url = article_path(categories, published, stem)
     page = PostContent(rendered_blocks(post), urljoin(DEFAULT_BASE_URL, url))
     share_url = page.share_url()
