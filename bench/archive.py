@@ -13,7 +13,8 @@ is a second core), and prints, per N (the median run of --repeat):
 
 - posts/s end to end: posts over the command's wall time (interpreter start to exit);
 - ms CPU/post: user + system time of the command and its parser and writer processes over posts
-  (start-up included), and of the parser and writer alone (their /proc times, read every 0.25 s);
+  (start-up included), then split: the command's own, the parser's and the writer's (their /proc
+  times, read every 0.25 s);
 - the 2-core bound: the posts/s two idle cores would allow, posts over the larger of the command's
   own CPU time (one core) and half the total (both): this machine is shared, and the wall-time
   figures are only as good as the load average printed beside them;
@@ -115,9 +116,11 @@ def import_once(archive: Path, work: Path, profile: Path | None = None) -> dict:
     main_peak_kib = 0
     children_peak_kib: dict[int, int] = {}
     children_cpu_s: dict[int, float] = {}
+    roles: dict[int, str] = {}
     while True:
         main_peak_kib = max(main_peak_kib, peak_rss_kib(proc.pid))
         for child in child_pids(proc.pid):
+            roles.setdefault(child, role_of(child))
             children_peak_kib[child] = max(children_peak_kib.get(child, 0), peak_rss_kib(child))
             children_cpu_s[child] = max(children_cpu_s.get(child, 0.0), cpu_seconds(child))
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -135,12 +138,17 @@ def import_once(archive: Path, work: Path, profile: Path | None = None) -> dict:
     main_mib = main_peak_kib / 1024
     cpu = usage.ru_utime + usage.ru_stime  # the command and the children it waited for
     helpers = sum(children_cpu_s.values())
+    by_role = defaultdict(float)
+    for child, seconds in children_cpu_s.items():
+        by_role[roles[child]] += seconds
     return {
         "posts": posts,
         "wall": wall,
         "posts_per_s": posts / wall,
         "cpu_ms_per_post": cpu * 1000 / posts,
-        "helpers_cpu_ms_per_post": helpers * 1000 / posts,
+        "command_cpu_ms_per_post": (cpu - helpers) * 1000 / posts,
+        "parser_cpu_ms_per_post": by_role["parser"] * 1000 / posts,
+        "writer_cpu_ms_per_post": by_role["writer"] * 1000 / posts,
         # What two idle cores allow: the command's own work on one, all work over both.
         "bound_posts_per_s": posts / max(cpu - helpers, cpu / 2),
         "peak_mib": main_mib,
@@ -150,6 +158,17 @@ def import_once(archive: Path, work: Path, profile: Path | None = None) -> dict:
         "engine_s": json.loads(stats).get("elapsed_time_seconds"),
         "summary": summary,
     }
+
+
+def role_of(pid: int) -> str:
+    """`parser` or `writer` by the module a child process runs (`other` if neither)."""
+    try:
+        command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "other"
+    if b"parser_worker" in command_line:
+        return "parser"
+    return "writer" if b"store_writer" in command_line else "other"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -187,14 +206,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
         f"{'posts':>7} {'articles':>8} {'wall s':>7} {'engine s':>8} {'posts/s':>8}"
-        f" {'ms CPU/post':>11} {'(helpers)':>9} {'2-core bound':>12} {'peak MiB':>8}"
+        f" {'ms CPU/post':>11} {'command':>7} {'parser':>6} {'writer':>6}"
+        f" {'2-core bound':>12} {'peak MiB':>8}"
         f" {'+children':>9}  verdict"
     )
     for r in results:
         print(
             f"{r['posts']:>7} {r['articles']:>8} {r['wall']:>7.1f} {r['engine_s'] or 0:>8.1f}"
             f" {r['posts_per_s']:>8.0f} {r['cpu_ms_per_post']:>11.3f}"
-            f" {r['helpers_cpu_ms_per_post']:>9.3f} {r['bound_posts_per_s']:>12.0f}"
+            f" {r['command_cpu_ms_per_post']:>7.3f} {r['parser_cpu_ms_per_post']:>6.3f}"
+            f" {r['writer_cpu_ms_per_post']:>6.3f} {r['bound_posts_per_s']:>12.0f}"
             f" {r['peak_mib']:>8.0f} {r['peak_with_children_mib']:>9.0f}  {r['verdict']}"
         )
     verdicts = []

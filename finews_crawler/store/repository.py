@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from itemadapter import ItemAdapter
 from sqlalchemy import Table, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
@@ -44,7 +43,6 @@ from finews_crawler.store.merge import (
     format_timestamp,
     page_sort_key,
 )
-from finews_crawler.store.migrate import ensure_schema
 from finews_crawler.store.models import (
     Article,
     ArticleCategory,
@@ -102,6 +100,10 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]
 def _as_dict(item: Item) -> dict[str, Any]:
     if isinstance(item, Mapping):
         return dict(item)
+    # Imported here: itemadapter imports Scrapy (30 MiB, 0.35 s), and the writer process, which
+    # gets dicts, would carry it for nothing.
+    from itemadapter import ItemAdapter
+
     return ItemAdapter(item).asdict()
 
 
@@ -254,6 +256,10 @@ class Repository:
         self.engine: Engine = create_db_engine(database_url)
         self._write_engine = write_engine(self.engine)
         if migrate:
+            # Imported here: Alembic (12 MiB) is not needed where the schema is already checked
+            # (the writer process: `migrate=False`).
+            from finews_crawler.store.migrate import ensure_schema
+
             ensure_schema(self.engine)
 
     @classmethod
