@@ -9,6 +9,8 @@ import asyncio
 import inspect
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +133,16 @@ def test_items_wait_while_too_many_batches_are_in_flight(tmp_path: Path) -> None
     assert max(in_flight) == 1
     with Repository(url) as repository:
         assert repository.article_count() == 76
+
+
+def test_the_writer_process_imports_neither_scrapy_nor_alembic() -> None:
+    """The writer gets dicts and an already migrated database: Scrapy (through itemadapter) and
+    Alembic would be 35 MiB of its memory for nothing (bench/archive.py)."""
+    code = (
+        "import sys, finews_crawler.processes.store_writer as w;"
+        "print(sorted({m.partition('.')[0] for m in sys.modules} & {'scrapy', 'alembic'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
