@@ -27,14 +27,13 @@ from pathlib import Path
 
 import pytest
 from support.cli_runner import ScrapyRunner
+from support.paths import FIXTURES
 from support.truth import truth_rows as read_truth_rows
 
 from localsite.hostile import hostile_site
 from localsite.server import MirrorServer, serve
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-FIXTURES_DIR = PROJECT_ROOT / "tests" / "fixtures"
-SITE_DIR = FIXTURES_DIR / "site"
+SITE_DIR = FIXTURES / "site"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,7 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
-    return FIXTURES_DIR
+    return FIXTURES
 
 
 @pytest.fixture(scope="session")

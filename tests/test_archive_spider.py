@@ -13,12 +13,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support.paths import FIXTURES
 
 from finews_crawler.commands.import_archive import import_posts
 from finews_crawler.spiders.archive import ArchiveSpider
 from finews_crawler.store.repository import Repository
 
-FIXTURES = Path(__file__).parent / "fixtures"
 POSTS = FIXTURES / "posts"
 BROKEN = "-202205262391921712.md"
 PAIR = ("2022-03-30-202203302328599218.md", "2022-03-30-NW202203302328599218.md")

@@ -13,10 +13,9 @@ from types import ModuleType
 from urllib.parse import unquote
 
 import pytest
+from support.paths import PROJECT_ROOT
 
 from finews_crawler.site import INFO_CODE_RE
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 from support.chromium import bounding_box, keep, pixels_of, requires_chromium, screenshot
+from support.paths import PROJECT_ROOT
 
 from finews_crawler import cli
 from finews_crawler.commands.browse import metadata
 from finews_crawler.store import Repository
 from finews_crawler.store.search import search
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 POSTS = PROJECT_ROOT / "tests" / "fixtures" / "posts"
 #: Datasette's header bar.
 HEADER = "#276890"

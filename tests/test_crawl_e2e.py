@@ -14,14 +14,13 @@ from pathlib import Path
 import pytest
 from support.cli_runner import finews_cli
 from support.db_fixtures import database_url, pg_database, pg_server  # noqa: F401 - fixtures
+from support.paths import FIXTURES, PROJECT_ROOT
 
 from finews_crawler.parsing.html_text import squeeze
 from finews_crawler.site import is_article_path
 from finews_crawler.store.repository import Repository
 from localsite.server import setting_args
 
-FIXTURES = Path(__file__).parent / "fixtures"
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=false", "-s", "LOG_LEVEL=INFO"]
 
 

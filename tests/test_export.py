@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from support.paths import FIXTURES
 from support.truth import assert_matches_truth, truth_rows
 
 from finews_crawler import cli
@@ -34,7 +35,6 @@ from finews_crawler.export.jekyll import (
 from finews_crawler.parsing.html_text import squeeze
 from finews_crawler.parsing.post import SOURCE_FIELD, parse_post, split_post
 
-FIXTURES = Path(__file__).parent / "fixtures"
 SEED = FIXTURES / "seed-post.md"
 #: The seed post's file name on the site.
 SEED_NAME = "2022-03-30-NW202203302328599218.md"

@@ -201,10 +201,7 @@ def test_sigkill_leaves_a_consistent_database_and_no_stuck_lock(
     def finews_crawl(log_name: str) -> subprocess.Popen:
         args = ["crawl", "finews", "--lock-file", str(lock_file)]
         args += ["--log-file", str(tmp_path / log_name)]
-        for name, value in {"FINEWS_STORE_BATCH_SIZE": "3", "CONCURRENT_REQUESTS": "2"}.items():
-            args += ["-s", f"{name}={value}"]
-        for pair in zip(setting_args()[::2], setting_args()[1::2], strict=True):
-            args += list(pair)
+        args += setting_args({"FINEWS_STORE_BATCH_SIZE": "3", "CONCURRENT_REQUESTS": "2"})
         return finews_background(args, environment)
 
     # Killed right after start, then after some articles, then after more were stored.

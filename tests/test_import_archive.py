@@ -6,13 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support.paths import FIXTURES
 
 from finews_crawler import cli
 from finews_crawler.commands.import_archive import import_posts
 from finews_crawler.spiders.archive import find_posts
 from finews_crawler.store.repository import Repository
 
-FIXTURES = Path(__file__).parent / "fixtures"
 POSTS = FIXTURES / "posts"
 BROKEN = "-202205262391921712.md"
 

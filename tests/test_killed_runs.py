@@ -34,6 +34,7 @@ from support.db_fixtures import (  # noqa: F401 - fixtures
     pg_server,
     truth_rows,
 )
+from support.paths import PROJECT_ROOT
 from support.schema import downgrade, schema_differences
 
 from finews_crawler.processes.child import PARENT_PID_ENV
@@ -45,7 +46,6 @@ from finews_crawler.store.migrate import head_revision, upgrade
 from finews_crawler.store.models import CrawlRun, utcnow
 from pipelines.run_record import RunRecord
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TESTS = PROJECT_ROOT / "tests"
 #: How long a child may outlive its parent.
 GRACE_SECONDS = 1.0

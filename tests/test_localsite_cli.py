@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import PROJECT_ROOT
 from support.site_requests import SPACE_CATEGORY
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -13,8 +13,8 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 import pytest
+from support.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: The importable packages a production install gets.
 PACKAGES = ("finews_crawler", "pipelines")
 #: Run by Alembic inside its migration context (`alembic.context.config`), not importable alone;

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import pytest
 from support.parser_cases import CASES, HOST, PAGES, page_html, page_url
+from support.paths import FIXTURES
 
 from finews_crawler.parsing.article import parse_article
 from finews_crawler.parsing.html_text import squeeze
 from finews_crawler.parsing.listing import parse_listing
 from finews_crawler.parsing.readers import READERS, read_article
 
-FIXTURES = Path(__file__).parent / "fixtures"
 SITE = FIXTURES / "site"
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from support.paths import FIXTURES
 
 from finews_crawler.parsing.article import parse_article
 from finews_crawler.parsing.html_text import squeeze
 from finews_crawler.parsing.post import PostError, parse_post, read_post, split_post
 
-FIXTURES = Path(__file__).parent / "fixtures"
 POSTS = sorted((FIXTURES / "posts").glob("*.md"))
 TRUTH = {
     row["name"]: row

@@ -18,11 +18,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
+from support.paths import PROJECT_ROOT
 
 from finews_crawler import cli
 from finews_crawler.progress import ExportProgress, progress_mode
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 POSTS = PROJECT_ROOT / "tests" / "fixtures" / "posts"
 BAR = "━"
 

@@ -17,13 +17,13 @@ import time
 from pathlib import Path
 
 import pytest
+from support.paths import FIXTURES
 
 from finews_crawler.parsing.article import parse_article
 from finews_crawler.parsing.html_text import squeeze
 from finews_crawler.parsing.readers import REFUSED_REASON, LayoutRefused, read_article
 from finews_crawler.store.repository import Repository
 
-FIXTURES = Path(__file__).parent / "fixtures"
 REDESIGNS = FIXTURES / "redesigns"
 #: Which posts' pages show their tags, per redesign (by the post's categories).
 SHOWS_TAGS = {

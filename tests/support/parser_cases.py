@@ -10,10 +10,10 @@ serves a post whose front matter is broken: no head, no section).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+from support.paths import FIXTURES
+
 PAGES = FIXTURES / "pages"
 HOST = "https://finews.withounder.com"
 SEED = "site/shanghaifabu/2022/03/30/NW202203302328599218.html"
